@@ -1,0 +1,62 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { Config } from "@switchboard/config";
+import { createTokenEndpoint, issueToken } from "@switchboard/auth";
+import type { Metrics } from "../metrics.ts";
+
+export interface RouteOptions {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  ready(): boolean;
+}
+
+/** The node's plain HTTP surface: probes, metrics, the tangram `/token` endpoint. */
+export function createHttpRoutes(options: RouteOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { config, logger, metrics } = options;
+  const token = createTokenEndpoint({
+    mode: config.tokenEndpoint,
+    adminSecret: config.adminSecret,
+    allowedOrigins: config.allowedOrigins,
+    logger,
+    issue: (claims) => issueToken({ ...claims, secret: config.jwtSecret, ttlSeconds: config.tokenTtlSeconds }),
+  });
+
+  return (req, res) => {
+    const path = (req.url ?? "/").split("?", 1)[0];
+    switch (path) {
+      case "/healthz":
+        return json(res, 200, { status: "ok", node: config.nodeId });
+      case "/readyz": {
+        const ready = options.ready();
+        return json(res, ready ? 200 : 503, { status: ready ? "ready" : "not_ready", node: config.nodeId });
+      }
+      case "/metrics":
+        metrics.registry.metrics().then(
+          (body) => {
+            res.writeHead(200, { "content-type": metrics.registry.contentType });
+            res.end(body);
+          },
+          (error: unknown) => {
+            logger.error({ err: error }, "metrics collection failed");
+            json(res, 500, { error: { code: "metrics_failed", message: "metrics collection failed" } });
+          },
+        );
+        return;
+      case "/token":
+        token(req, res).catch((error: unknown) => {
+          logger.error({ err: error }, "token endpoint failed");
+          if (!res.headersSent) json(res, 500, { error: { code: "internal", message: "token endpoint failed" } });
+        });
+        return;
+      default:
+        return json(res, 404, { error: { code: "not_found", message: `no route for ${path}` } });
+    }
+  };
+}
+
+export function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,79 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { ChannelEvents } from "@switchboard/channels";
+
+/**
+ * The node's Prometheus families. Gauges that mirror live state are collected on scrape
+ * (`collect`), so the hot path only increments counters.
+ */
+export interface LiveState {
+  connections(): Record<string, number>;
+  channels(): number;
+  queuedBytes(): number;
+  presenceEntries(): number;
+  redisUp(): boolean;
+  clusterPublishErrors(): number;
+}
+
+export function createMetrics(nodeId: string, live: LiveState) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: nodeId });
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+
+  const metrics = {
+    registry,
+    connections: new Gauge({
+      name: "switchboard_connections",
+      help: "Open client connections",
+      labelNames: ["transport"],
+      registers: [registry],
+      collect() {
+        for (const [transport, count] of Object.entries(live.connections())) this.set({ transport }, count);
+      },
+    }),
+    connectionsOpened: new Counter({ name: "switchboard_connections_opened_total", help: "Client connections accepted", labelNames: ["transport"], registers: [registry] }),
+    closes: new Counter({ name: "switchboard_connection_closes_total", help: "Connections closed, by close code", labelNames: ["code"], registers: [registry] }),
+    channels: new Gauge({ name: "switchboard_channels", help: "Joined channels on this node", registers: [registry], collect() { this.set(live.channels()); } }),
+    joins: new Counter({ name: "switchboard_joins_total", help: "Successful channel joins", registers: [registry] }),
+    joinErrors: new Counter({ name: "switchboard_join_errors_total", help: "Refused joins, by reason", labelNames: ["reason"], registers: [registry] }),
+    pushes: new Counter({ name: "switchboard_client_pushes_total", help: "Client pushes handled", registers: [registry] }),
+    crashes: new Counter({ name: "switchboard_channel_crashes_total", help: "Channel handler crashes", registers: [registry] }),
+    malformed: new Counter({ name: "switchboard_malformed_frames_total", help: "Undecodable client frames (socket closed 1011)", labelNames: ["code"], registers: [registry] }),
+    staleJoinRefs: new Counter({ name: "switchboard_stale_join_refs_total", help: "Pushes dropped for a stale join_ref", registers: [registry] }),
+    rateLimited: new Counter({ name: "switchboard_rate_limited_total", help: "Pushes refused by the per-socket rate limit", registers: [registry] }),
+    deliveries: new Counter({ name: "switchboard_deliveries_total", help: "Frames written to client connections", registers: [registry] }),
+    slowConsumers: new Counter({ name: "switchboard_slow_consumers_total", help: "Connections closed because their send queue overflowed", registers: [registry] }),
+    sendQueueBytes: new Gauge({ name: "switchboard_send_queue_bytes", help: "Bytes queued for clients and not yet written", registers: [registry], collect() { this.set(live.queuedBytes()); } }),
+    redisLatency: new Histogram({
+      name: "switchboard_redis_command_seconds",
+      help: "Redis round-trip latency (PING sampled every few seconds)",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    redisReconnects: new Counter({ name: "switchboard_redis_reconnects_total", help: "Redis reconnect attempts", registers: [registry] }),
+    redisUp: new Gauge({ name: "switchboard_redis_up", help: "1 when the node's Redis connection is ready", registers: [registry], collect() { this.set(live.redisUp() ? 1 : 0); } }),
+    clusterPublishErrors: new Gauge({
+      name: "switchboard_cluster_publish_errors",
+      help: "Cluster publishes that failed since start (Redis unreachable)",
+      registers: [registry],
+      collect() {
+        this.set(live.clusterPublishErrors());
+      },
+    }),
+    presenceEntries: new Gauge({ name: "switchboard_presence_entries", help: "Presence entries held by this node", registers: [registry], collect() { this.set(live.presenceEntries()); } }),
+  };
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function channelEventsFor(metrics: Metrics): ChannelEvents {
+  return {
+    joined: () => metrics.joins.inc(),
+    joinRefused: (_topic, reason) => metrics.joinErrors.inc({ reason }),
+    crashed: () => metrics.crashes.inc(),
+    malformed: (code) => metrics.malformed.inc({ code }),
+    staleJoinRef: () => metrics.staleJoinRefs.inc(),
+    rateLimited: () => metrics.rateLimited.inc(),
+    pushed: () => metrics.pushes.inc(),
+  };
+}

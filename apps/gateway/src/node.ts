@@ -1,0 +1,195 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { Redis } from "ioredis";
+import { ChannelSocket, createRouter } from "@switchboard/channels";
+import type { ChannelHandler } from "@switchboard/channels";
+import { createCluster } from "@switchboard/cluster";
+import type { Config } from "@switchboard/config";
+import { createPresence } from "@switchboard/presence";
+import { CloseCode } from "@switchboard/protocol";
+import { createTransportServer } from "@switchboard/transport";
+import type { Connection } from "@switchboard/transport";
+import { checkOrigin } from "@switchboard/auth";
+import { roomsChannel } from "./channels/rooms.ts";
+import { createHttpRoutes } from "./http/routes.ts";
+import { channelEventsFor, createMetrics } from "./metrics.ts";
+import { connectRedis } from "./redis.ts";
+
+export interface GatewayNode {
+  readonly url: string;
+  readonly nodeId: string;
+  /** SIGTERM path: readiness off, sockets closed with 1012 spread over the drain window, then stop. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * One gateway node: HTTP endpoints, transports, channel sockets, cluster fan-out and presence.
+ * Wiring only; protocol, channel and CRDT logic live in the libs.
+ */
+export async function startGateway(config: Config, logger: Logger): Promise<GatewayNode> {
+  const log = logger.child({ node: config.nodeId });
+  if (!config.redisUrl) throw new Error("REDIS_URL is not set: a gateway node needs Redis (npm start starts a private one)");
+  const redis: Redis = connectRedis(config.redisUrl, log);
+
+  const sockets = new Map<string, { socket: ChannelSocket; connection: Connection }>();
+  let draining = false;
+
+  const cluster = createCluster({
+    redis,
+    nodeId: config.nodeId,
+    keyPrefix: config.redisKeyPrefix,
+    logger: log,
+    nodeInfo: () => ({ address: config.publicUrl, connections: sockets.size }),
+  });
+  const presence = createPresence({
+    redis,
+    nodeId: config.nodeId,
+    keyPrefix: config.redisKeyPrefix,
+    logger: log,
+    onDiff: (topic, diff) => cluster.localBroadcast({ topic, event: "presence_diff", payload: diff }),
+  });
+
+  const metrics = createMetrics(config.nodeId, {
+    connections: () => transport.connectionCount(),
+    channels: () => {
+      let count = 0;
+      for (const { socket } of sockets.values()) count += socket.channelCount;
+      return count;
+    },
+    queuedBytes: () => {
+      let bytes = 0;
+      for (const { connection } of sockets.values()) bytes += connection.bufferedBytes;
+      return bytes;
+    },
+    presenceEntries: () => presence.entries(),
+    redisUp: () => redis.status === "ready",
+    clusterPublishErrors: () => cluster.stats.publishErrors,
+  });
+  redis.on("reconnecting", () => metrics.redisReconnects.inc());
+  const channelEvents = channelEventsFor(metrics);
+
+  const router = createRouter<ChannelHandler>();
+  if (config.exampleRooms) router.route("rooms:*", roomsChannel);
+
+  const limits = {
+    maxChannels: config.maxChannelsPerSocket,
+    maxTopicBytes: config.maxTopicBytes,
+    maxEventBytes: config.maxEventBytes,
+    pushRatePerSecond: config.pushRatePerSecond,
+  };
+  const fanout = {
+    subscribe: (socketId: string, topic: string) => cluster.subscribe(socketId, topic),
+    unsubscribe: (socketId: string, topic: string) => cluster.unsubscribe(socketId, topic),
+    broadcast: cluster.broadcast.bind(cluster),
+  };
+
+  const transport = createTransportServer({
+    paths: ["/socket", "/websocket"],
+    checkOrigin: checkOrigin(config.allowedOrigins),
+    idleTimeoutMs: config.idleTimeoutMs,
+    maxFrameBytes: config.maxFrameBytes,
+    sendQueueBytes: config.sendQueueBytes,
+    longPoll: {
+      windowMs: config.longPollWindowMs,
+      sessionTimeoutMs: config.longPollSessionTimeoutMs,
+      maxBatchLines: config.longPollMaxBatch,
+    },
+    secret: config.jwtSecret,
+    nodeId: config.nodeId,
+    logger: log,
+    onConnection(connection) {
+      if (draining) return connection.close(CloseCode.SERVICE_RESTART, "draining");
+      metrics.connectionsOpened.inc({ transport: connection.transport });
+      const socket = new ChannelSocket(connection, { router, fanout, presence, limits, logger: log, events: channelEvents });
+      sockets.set(connection.id, { socket, connection });
+      cluster.add({
+        id: connection.id,
+        serializer: connection.serializer,
+        write: (frame) => {
+          metrics.deliveries.inc();
+          connection.write(frame);
+        },
+        intercept: (broadcast) => socket.intercept(broadcast),
+      });
+      connection.on("frame", (frame) => socket.receive(frame));
+      connection.on("close", (code) => {
+        metrics.closes.inc({ code: String(code) });
+        if (code === CloseCode.SLOW_CONSUMER) metrics.slowConsumers.inc();
+        socket.closedByTransport();
+        presence.untrackAll(connection.id);
+        cluster.remove(connection.id);
+        sockets.delete(connection.id);
+      });
+    },
+  });
+
+  const routes = createHttpRoutes({
+    config,
+    logger: log,
+    metrics,
+    ready: () => !draining && redis.status === "ready" && cluster.ready,
+  });
+  const server = createServer((req, res) => {
+    if (transport.handleRequest(req, res)) return;
+    routes(req, res);
+  });
+  server.on("upgrade", (req, socket, head) => {
+    socket.on("error", (error) => log.debug({ err: error }, "upgrade socket error"));
+    if (draining || !transport.handleUpgrade(req, socket, head)) {
+      socket.end("HTTP/1.1 " + (draining ? "503 Service Unavailable" : "404 Not Found") + "\r\nConnection: close\r\n\r\n");
+    }
+  });
+  server.on("clientError", (error, socket) => {
+    log.debug({ err: error }, "malformed HTTP request");
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.address}:${address.port}`;
+  log.info({ url }, "gateway listening");
+
+  const close = async () => {
+    transport.stopAccepting();
+    for (const { connection } of sockets.values()) connection.close(CloseCode.GOING_AWAY, "shutdown");
+    await presence.close().catch((error: unknown) => log.warn({ err: error }, "presence close failed"));
+    await cluster.close().catch((error: unknown) => log.warn({ err: error }, "cluster close failed"));
+    await transport.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    redis.disconnect();
+  };
+
+  return {
+    url,
+    nodeId: config.nodeId,
+    close,
+    async drain() {
+      if (draining) return;
+      draining = true;
+      transport.stopAccepting();
+      const open = [...sockets.values()];
+      log.info({ sockets: open.length, windowMs: config.drainWindowMs }, "draining");
+      // Spread the closes over the window so the clients' reconnects land on the other nodes as
+      // a trickle, not as one storm.
+      const step = open.length > 0 ? config.drainWindowMs / open.length : 0;
+      await Promise.all(
+        open.map(
+          ({ connection }, index) =>
+            new Promise<void>((resolve) =>
+              setTimeout(() => {
+                connection.close(CloseCode.SERVICE_RESTART, "draining");
+                resolve();
+              }, index * step),
+            ),
+        ),
+      );
+      await close();
+      log.info("drained");
+    },
+  };
+}

@@ -1,0 +1,308 @@
+import type { Logger } from "pino";
+import { CloseCode } from "@switchboard/protocol";
+import type { Broadcast, Frame, Message, Payload, Ref, Serializer } from "@switchboard/protocol";
+import type { Channel, ChannelHandler, SocketInfo, TerminateReason } from "./handler.ts";
+import type { ChannelEvents, Fanout, Meta, PresenceTracker } from "./ports.ts";
+import { ReplyError } from "./reply-errors.ts";
+import type { Router } from "./router.ts";
+import { TokenBucket } from "./rate-limit.ts";
+import { TopicQueues } from "./topic-queue.ts";
+
+/** The connection as this layer needs it; libs/transport's Connection satisfies it. */
+export interface Wire {
+  readonly id: string;
+  readonly transport: string;
+  readonly serializer: Serializer;
+  readonly params: Readonly<Record<string, string>>;
+  write(frame: Frame): void;
+  close(code: number, reason?: string): void;
+}
+
+export interface ChannelLimits {
+  /** Phoenix's `max_channels_per_transport` (100). */
+  maxChannels: number;
+  /** Bytes; 255 is also what a V2 binary frame can carry. */
+  maxTopicBytes: number;
+  maxEventBytes: number;
+  /** Client pushes per second per socket, bursts of twice that; 0 disables the limit. */
+  pushRatePerSecond: number;
+}
+
+export interface ChannelSocketOptions {
+  router: Router<ChannelHandler>;
+  fanout: Fanout;
+  presence: PresenceTracker;
+  limits: ChannelLimits;
+  logger: Logger;
+  assigns?: Record<string, unknown>;
+  events?: ChannelEvents;
+}
+
+interface ChannelState {
+  readonly topic: string;
+  readonly joinRef: Ref;
+  readonly handler: ChannelHandler;
+  readonly channel: Channel;
+  tracked: boolean;
+}
+
+const HEARTBEAT_TOPIC = "phoenix";
+
+/**
+ * One client socket's channels: Phoenix's `Phoenix.Socket` `handle_in` clauses as cases of
+ * (channel entry, event). The channel table is private; handlers see `Channel` objects.
+ *
+ * Frames for one topic are handled in order, topics independently (see TopicQueues), so a slow
+ * join on one topic never delays heartbeats or other channels.
+ */
+export class ChannelSocket {
+  readonly info: SocketInfo;
+  private readonly channels = new Map<string, ChannelState>();
+  private readonly queues: TopicQueues;
+  private readonly pushBudget: TokenBucket;
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(
+    private readonly wire: Wire,
+    private readonly options: ChannelSocketOptions,
+  ) {
+    this.info = { id: wire.id, transport: wire.transport, params: wire.params, assigns: options.assigns ?? {} };
+    this.log = options.logger.child({ socket: wire.id });
+    this.pushBudget = new TokenBucket(options.limits.pushRatePerSecond);
+    this.queues = new TopicQueues((error) => this.log.error({ err: error }, "channel task failed"));
+  }
+
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  /** One raw client frame. Undecodable input closes the socket with 1011, as Phoenix does. */
+  receive(frame: Frame): void {
+    if (this.closed) return;
+    const decoded = this.wire.serializer.decode(frame);
+    if (!decoded.ok) {
+      this.log.warn({ code: decoded.error.code, detail: decoded.error.detail }, "malformed frame, closing socket");
+      this.options.events?.malformed?.(decoded.error.code);
+      this.wire.close(CloseCode.MALFORMED_FRAME, decoded.error.code);
+      return;
+    }
+    this.dispatch(decoded.message);
+  }
+
+  /** The connection is gone: leave every channel without writing anything. */
+  closedByTransport(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const state of [...this.channels.values()]) this.removeChannel(state, "closed");
+  }
+
+  /**
+   * Phoenix `intercept`: the cluster offers each broadcast here before writing the shared frame.
+   * Returns true when this socket's channel handled (or dropped) it through `handleOut`.
+   */
+  intercept(broadcast: Broadcast): boolean {
+    const state = this.channels.get(broadcast.topic);
+    const handler = state?.handler;
+    if (!state || !handler?.handleOut || !handler.intercept?.includes(broadcast.event)) return false;
+    try {
+      const payload = handler.handleOut(broadcast.event, broadcast.payload, state.channel);
+      if (payload !== null) state.channel.push(broadcast.event, payload);
+    } catch (error) {
+      this.crash(state, error);
+    }
+    return true;
+  }
+
+  private dispatch(message: Message): void {
+    if (message.topic === HEARTBEAT_TOPIC && message.event === "heartbeat") {
+      this.reply(message.joinRef, message.ref, message.topic, "ok", {});
+      return;
+    }
+    switch (message.event) {
+      case "phx_join":
+        this.queues.run(message.topic, () => this.join(message));
+        return;
+      case "phx_leave":
+        this.queues.run(message.topic, () => this.leave(message));
+        return;
+      default:
+        this.queues.run(message.topic, () => this.handleIn(message));
+    }
+  }
+
+  private async join(message: Message): Promise<void> {
+    const { topic, joinRef, ref, payload } = message;
+    const refuse = (reason: string, replyJoinRef: Ref = joinRef) => {
+      this.options.events?.joinRefused?.(topic, reason);
+      this.reply(replyJoinRef, ref, topic, "error", { reason });
+    };
+    if (Buffer.byteLength(topic) > this.options.limits.maxTopicBytes) return refuse(ReplyError.TOPIC_TOO_LONG, null);
+    const handler = this.options.router.match(topic);
+    if (!handler) return refuse(ReplyError.UNMATCHED_TOPIC, null);
+
+    // Duplicate join (a client that lost track of its channel, or a second tab's code sharing the
+    // socket): Phoenix closes the old channel first; its phx_close goes out after the new reply.
+    const previous = this.channels.get(topic);
+    if (previous) this.removeChannel(previous, "duplicate_join");
+    else if (this.channels.size >= this.options.limits.maxChannels) return refuse(ReplyError.TOO_MANY_CHANNELS);
+    const closePrevious = () => {
+      if (previous) this.push(previous.joinRef, previous.joinRef, topic, "phx_close", {});
+    };
+
+    let result;
+    try {
+      result = await handler.join(topic, payload, this.info);
+    } catch (error) {
+      this.log.error({ err: error, topic }, "join handler crashed");
+      refuse(ReplyError.JOIN_CRASHED);
+      return closePrevious();
+    }
+    if (this.closed) return;
+    if ("error" in result) {
+      const reason = isReasonPayload(result.error) ? result.error.reason : "refused";
+      this.options.events?.joinRefused?.(topic, reason);
+      this.reply(joinRef, ref, topic, "error", result.error);
+      return closePrevious();
+    }
+
+    const state = this.createChannel(topic, joinRef, handler, result.assigns ?? {});
+    this.channels.set(topic, state);
+    this.options.fanout.subscribe(this.wire.id, topic);
+    this.reply(joinRef, ref, topic, "ok", result.ok);
+    closePrevious();
+    this.options.events?.joined?.(topic);
+    if (handler.afterJoin) {
+      try {
+        await handler.afterJoin(state.channel);
+      } catch (error) {
+        this.crash(state, error);
+      }
+    }
+  }
+
+  private leave(message: Message): void {
+    const state = this.channels.get(message.topic);
+    if (state && this.isStale(message, state)) return;
+    this.reply(message.joinRef, message.ref, message.topic, "ok", {});
+    if (!state) return;
+    this.push(state.joinRef, state.joinRef, state.topic, "phx_close", {});
+    this.removeChannel(state, "leave");
+    this.options.events?.left?.(state.topic);
+  }
+
+  private async handleIn(message: Message): Promise<void> {
+    const { topic, event, ref, payload } = message;
+    const state = this.channels.get(topic);
+    if (!state) {
+      this.reply(null, ref, topic, "error", { reason: ReplyError.UNMATCHED_TOPIC });
+      return;
+    }
+    if (this.isStale(message, state)) return;
+    if (!this.pushBudget.take()) {
+      this.options.events?.rateLimited?.();
+      this.reply(state.joinRef, ref, topic, "error", { reason: ReplyError.RATE_LIMITED });
+      return;
+    }
+    if (Buffer.byteLength(event) > this.options.limits.maxEventBytes) {
+      this.reply(state.joinRef, ref, topic, "error", { reason: ReplyError.EVENT_TOO_LONG });
+      return;
+    }
+    this.options.events?.pushed?.(topic, event);
+    let result;
+    try {
+      if (!state.handler.handleIn) throw new Error(`no handleIn for event ${JSON.stringify(event)}`);
+      result = await state.handler.handleIn(event, payload, state.channel);
+    } catch (error) {
+      return this.crash(state, error);
+    }
+    // The channel may have been left, crashed or replaced while the handler ran.
+    if (this.channels.get(topic) !== state || "noreply" in result) return;
+    this.reply(state.joinRef, ref, topic, result.reply, result.response);
+  }
+
+  /**
+   * A push carrying another join_ref than the channel's current one belongs to a channel instance
+   * the client already replaced: Phoenix ≥ 1.8.3 drops it. V1 clients send no join_ref at all.
+   */
+  private isStale(message: Message, state: ChannelState): boolean {
+    if (message.joinRef === null || message.joinRef === state.joinRef) return false;
+    this.log.debug({ topic: message.topic, joinRef: message.joinRef, current: state.joinRef }, "stale join_ref dropped");
+    this.options.events?.staleJoinRef?.(message.topic);
+    return true;
+  }
+
+  /** The handler failed: this channel only goes away; the client rejoins on phx_error. */
+  private crash(state: ChannelState, error: unknown): void {
+    if (this.channels.get(state.topic) !== state) return;
+    this.log.error({ err: error, topic: state.topic }, "channel crashed");
+    this.options.events?.crashed?.(state.topic, error);
+    this.push(state.joinRef, state.joinRef, state.topic, "phx_error", { reason: "channel_crash" });
+    this.removeChannel(state, "crash");
+  }
+
+  /**
+   * Unsubscribes before untracking presence, so the leaving socket does not receive the
+   * `presence_diff` of its own leave (the reference server does not send it either).
+   */
+  private removeChannel(state: ChannelState, reason: TerminateReason): void {
+    if (this.channels.get(state.topic) !== state) return;
+    this.channels.delete(state.topic);
+    this.options.fanout.unsubscribe(this.wire.id, state.topic);
+    if (state.tracked) this.options.presence.untrack(state.topic, this.wire.id);
+    try {
+      state.handler.terminate?.(reason, state.channel);
+    } catch (error) {
+      this.log.error({ err: error, topic: state.topic }, "terminate callback failed");
+    }
+  }
+
+  private createChannel(topic: string, joinRef: Ref, handler: ChannelHandler, assigns: Record<string, unknown>): ChannelState {
+    const socketId = this.wire.id;
+    const { fanout, presence } = this.options;
+    const state: ChannelState = {
+      topic,
+      joinRef,
+      handler,
+      tracked: false,
+      channel: {
+        topic,
+        joinRef,
+        socket: this.info,
+        assigns,
+        push: (event, payload) => {
+          if (this.channels.get(topic) === state) this.push(joinRef, null, topic, event, payload);
+        },
+        broadcast: (event, payload) => fanout.broadcast({ topic, event, payload }),
+        broadcastFrom: (event, payload) => fanout.broadcast({ topic, event, payload }, { exceptMemberId: socketId }),
+        presence: {
+          track: (key: string, meta: Meta) => {
+            state.tracked = true;
+            return presence.track(topic, socketId, key, meta);
+          },
+          update: (meta: Meta) => presence.update(topic, socketId, meta),
+          untrack: () => {
+            state.tracked = false;
+            presence.untrack(topic, socketId);
+          },
+          list: () => presence.list(topic),
+        },
+      },
+    };
+    return state;
+  }
+
+  private reply(joinRef: Ref, ref: Ref, topic: string, status: "ok" | "error", response: Payload): void {
+    if (this.closed) return;
+    this.wire.write(this.wire.serializer.encodeReply({ joinRef, ref, topic, status, response }));
+  }
+
+  private push(joinRef: Ref, ref: Ref, topic: string, event: string, payload: Payload): void {
+    if (this.closed) return;
+    this.wire.write(this.wire.serializer.encodePush({ joinRef, ref, topic, event, payload }));
+  }
+}
+
+function isReasonPayload(payload: Payload): payload is { reason: string } {
+  return typeof payload === "object" && payload !== null && typeof (payload as { reason?: unknown }).reason === "string";
+}

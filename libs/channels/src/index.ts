@@ -1,0 +1,16 @@
+export { ChannelSocket } from "./channel-socket.ts";
+export type { ChannelLimits, ChannelSocketOptions, Wire } from "./channel-socket.ts";
+export { createRouter, topicMatches } from "./router.ts";
+export type { Router } from "./router.ts";
+export { ok, error, reply, noreply } from "./handler.ts";
+export type {
+  Channel,
+  ChannelHandler,
+  ChannelPresence,
+  InResult,
+  JoinResult,
+  SocketInfo,
+  TerminateReason,
+} from "./handler.ts";
+export type { ChannelEvents, Fanout, Meta, PresenceState, PresenceTracker } from "./ports.ts";
+export { ReplyError } from "./reply-errors.ts";

@@ -1,0 +1,33 @@
+import type { Broadcast } from "@switchboard/protocol";
+
+/**
+ * What the channel layer needs from the rest of the node. The gateway implements these with
+ * libs/cluster and libs/presence; this lib never talks to Redis itself.
+ */
+export interface Fanout {
+  subscribe(socketId: string, topic: string): void;
+  unsubscribe(socketId: string, topic: string): void;
+  broadcast(broadcast: Broadcast, options?: { exceptMemberId?: string }): Promise<void>;
+}
+
+export type Meta = Record<string, unknown>;
+export type PresenceState = Record<string, { metas: Array<Meta & { phx_ref: string }> }>;
+
+export interface PresenceTracker {
+  track(topic: string, socketId: string, key: string, meta: Meta): string;
+  update(topic: string, socketId: string, meta: Meta): void;
+  untrack(topic: string, socketId: string): void;
+  list(topic: string): PresenceState;
+}
+
+/** Counters the gateway maps onto metrics; every hook is optional and must not throw. */
+export interface ChannelEvents {
+  joined?(topic: string): void;
+  joinRefused?(topic: string, reason: string): void;
+  left?(topic: string): void;
+  crashed?(topic: string, error: unknown): void;
+  malformed?(code: string): void;
+  staleJoinRef?(topic: string): void;
+  rateLimited?(): void;
+  pushed?(topic: string, event: string): void;
+}
