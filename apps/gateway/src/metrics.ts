@@ -77,3 +77,22 @@ export function channelEventsFor(metrics: Metrics): ChannelEvents {
     pushed: () => metrics.pushes.inc(),
   };
 }
+
+/** Calls each hook of every listener in turn; a failing listener does not stop the others. */
+export function combineEvents(...listeners: ChannelEvents[]): ChannelEvents {
+  const combined: ChannelEvents = {};
+  const names = new Set(listeners.flatMap((listener) => Object.keys(listener) as Array<keyof ChannelEvents>));
+  for (const name of names) {
+    const hooks = listeners.map((listener) => listener[name]).filter((hook) => hook !== undefined) as Array<(...args: unknown[]) => void>;
+    (combined as Record<string, (...args: unknown[]) => void>)[name] = (...args) => {
+      for (const hook of hooks) {
+        try {
+          hook(...args);
+        } catch {
+          // Hooks are counters and announcements: a failure must not break the socket.
+        }
+      }
+    };
+  }
+  return combined;
+}

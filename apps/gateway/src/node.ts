@@ -11,9 +11,9 @@ import { CloseCode } from "@switchboard/protocol";
 import { createTransportServer } from "@switchboard/transport";
 import type { Connection } from "@switchboard/transport";
 import { checkOrigin } from "@switchboard/auth";
-import { roomsChannel } from "./channels/rooms.ts";
+import { registerRoutes } from "./channels/routes.ts";
 import { createHttpRoutes } from "./http/routes.ts";
-import { channelEventsFor, createMetrics } from "./metrics.ts";
+import { channelEventsFor, combineEvents, createMetrics } from "./metrics.ts";
 import { connectRedis } from "./redis.ts";
 
 export interface GatewayNode {
@@ -68,10 +68,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     clusterPublishErrors: () => cluster.stats.publishErrors,
   });
   redis.on("reconnecting", () => metrics.redisReconnects.inc());
-  const channelEvents = channelEventsFor(metrics);
-
   const router = createRouter<ChannelHandler>();
-  if (config.exampleRooms) router.route("rooms:*", roomsChannel);
+  const routeEvents = registerRoutes(router, { config, cluster, presence, redis, logger: log });
+  const channelEvents = combineEvents(channelEventsFor(metrics), routeEvents);
 
   const limits = {
     maxChannels: config.maxChannelsPerSocket,

@@ -171,7 +171,7 @@ export class ChannelSocket {
     this.options.fanout.subscribe(this.wire.id, topic);
     this.reply(joinRef, ref, topic, "ok", result.ok);
     closePrevious();
-    this.options.events?.joined?.(topic);
+    this.options.events?.joined?.(topic, this.wire.id);
     if (handler.afterJoin) {
       try {
         await handler.afterJoin(state.channel);
@@ -188,7 +188,6 @@ export class ChannelSocket {
     if (!state) return;
     this.push(state.joinRef, state.joinRef, state.topic, "phx_close", {});
     this.removeChannel(state, "leave");
-    this.options.events?.left?.(state.topic);
   }
 
   private async handleIn(message: Message): Promise<void> {
@@ -250,6 +249,7 @@ export class ChannelSocket {
     this.channels.delete(state.topic);
     this.options.fanout.unsubscribe(this.wire.id, state.topic);
     if (state.tracked) this.options.presence.untrack(state.topic, this.wire.id);
+    this.options.events?.left?.(state.topic, this.wire.id, reason);
     try {
       state.handler.terminate?.(reason, state.channel);
     } catch (error) {

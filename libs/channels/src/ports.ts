@@ -1,4 +1,5 @@
 import type { Broadcast } from "@switchboard/protocol";
+import type { TerminateReason } from "./handler.ts";
 
 /**
  * What the channel layer needs from the rest of the node. The gateway implements these with
@@ -22,9 +23,10 @@ export interface PresenceTracker {
 
 /** Counters the gateway maps onto metrics; every hook is optional and must not throw. */
 export interface ChannelEvents {
-  joined?(topic: string): void;
+  joined?(topic: string, socketId: string): void;
   joinRefused?(topic: string, reason: string): void;
-  left?(topic: string): void;
+  /** Every way a channel ends: leave, socket closed, crash, replaced by a duplicate join. */
+  left?(topic: string, socketId: string, reason: TerminateReason): void;
   crashed?(topic: string, error: unknown): void;
   malformed?(code: string): void;
   staleJoinRef?(topic: string): void;
