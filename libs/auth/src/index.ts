@@ -1,0 +1,15 @@
+export { createTokenVerifier, MAX_TOKEN_BYTES } from "./verify.ts";
+export type { TokenClaims, TokenVerifier, TokenVerifierOptions, VerifyResult } from "./verify.ts";
+export { issueToken } from "./issue.ts";
+export type { IssueTokenOptions } from "./issue.ts";
+export { AuthErrorReason } from "./reasons.ts";
+export { ADMIN_TOPIC, channelAllowed, isAdminClaim, isChannelPattern } from "./channel-claim.ts";
+export type { ChannelClaim } from "./channel-claim.ts";
+export { HMAC_ALGORITHMS } from "./algorithms.ts";
+export type { HmacAlgorithm } from "./algorithms.ts";
+export { checkOrigin, normalizeOrigin } from "./origin.ts";
+export { readConnectToken, AUTH_TOKEN_HEADER, AUTH_TOKEN_SUBPROTOCOL_PREFIX } from "./connect-token.ts";
+export type { ConnectTokenSources } from "./connect-token.ts";
+export { createTokenEndpoint, MAX_TOKEN_REQUEST_BYTES } from "./token-endpoint.ts";
+export type { TokenEndpointMode, TokenEndpointOptions } from "./token-endpoint.ts";
+export type { TokenRequest } from "./token-request.ts";

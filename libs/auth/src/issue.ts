@@ -1,0 +1,29 @@
+import jwt from "jsonwebtoken";
+import type { HmacAlgorithm } from "./algorithms.ts";
+import type { ChannelClaim } from "./channel-claim.ts";
+
+export interface IssueTokenOptions {
+  /** User id: the presence key, and the sender in envelope mode. */
+  readonly id: string;
+  readonly channel: ChannelClaim;
+  readonly ttlSeconds: number;
+  readonly secret: string;
+  readonly algorithm?: HmacAlgorithm;
+  readonly issuer?: string;
+  readonly audience?: string;
+  /** Milliseconds since the epoch; tests pin the clock with it. */
+  readonly now?: () => number;
+}
+
+/**
+ * A tangram-compatible join token: claims `{id, channel, iat, exp}` (+ `iss`/`aud` when
+ * configured), HS256 unless told otherwise. Expiry is explicit so a token never lives forever.
+ */
+export function issueToken(options: IssueTokenOptions): string {
+  if (!(options.ttlSeconds > 0)) throw new Error("issueToken: ttlSeconds must be positive");
+  const iat = Math.floor((options.now ?? Date.now)() / 1000);
+  const claims: Record<string, unknown> = { id: options.id, channel: options.channel, iat, exp: iat + Math.floor(options.ttlSeconds) };
+  if (options.issuer !== undefined) claims.iss = options.issuer;
+  if (options.audience !== undefined) claims.aud = options.audience;
+  return jwt.sign(claims, options.secret, { algorithm: options.algorithm ?? "HS256", noTimestamp: true });
+}
