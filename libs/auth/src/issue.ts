@@ -25,5 +25,6 @@ export function issueToken(options: IssueTokenOptions): string {
   const claims: Record<string, unknown> = { id: options.id, channel: options.channel, iat, exp: iat + Math.floor(options.ttlSeconds) };
   if (options.issuer !== undefined) claims.iss = options.issuer;
   if (options.audience !== undefined) claims.aud = options.audience;
-  return jwt.sign(claims, options.secret, { algorithm: options.algorithm ?? "HS256", noTimestamp: true });
+  // jsonwebtoken keeps a given `iat` (and only invents one when absent), so the pinned clock holds.
+  return jwt.sign(claims, options.secret, { algorithm: options.algorithm ?? "HS256" });
 }
