@@ -57,8 +57,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 
     // The header is read first so that `none` and off-list algorithms get their own reason rather
     // than a generic failure, and are refused before any signature work.
-    const decoded = jwt.decode(token, { complete: true });
-    if (decoded === null || typeof decoded.payload !== "object") return refuse(AuthErrorReason.MALFORMED);
+    const decoded = decodeUnverified(token);
+    if (decoded === undefined || typeof decoded.payload !== "object") return refuse(AuthErrorReason.MALFORMED);
     if (!allowed.includes(decoded.header.alg as HmacAlgorithm)) return refuse(AuthErrorReason.ALGORITHM_REFUSED);
 
     let payload: jwt.JwtPayload;
@@ -88,6 +88,15 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       return result;
     },
   };
+}
+
+/** jsonwebtoken's decode throws (a JSON SyntaxError) for a `typ: JWT` header over a non-JSON payload. */
+function decodeUnverified(token: string): jwt.Jwt | undefined {
+  try {
+    return jwt.decode(token, { complete: true }) ?? undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function refuse(reason: AuthErrorReason): VerifyResult {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import fc from "fast-check";
 import jwt from "jsonwebtoken";
 import { AuthErrorReason, createTokenVerifier, issueToken, MAX_TOKEN_BYTES, type TokenVerifierOptions } from "@switchboard/auth";
 
@@ -65,7 +66,9 @@ describe("refusal reasons", () => {
   });
 
   test("not a JWT", () => {
-    for (const token of ["abc", "a.b.c", "a.b", `${base64url({ alg: "HS256" })}.not-json.sig`, "x".repeat(MAX_TOKEN_BYTES + 1)]) {
+    const typedHeader = base64url({ alg: "HS256", typ: "JWT" });
+    const notJson = [`${base64url({ alg: "HS256" })}.not-json.sig`, `${typedHeader}.0.${typedHeader}`];
+    for (const token of ["abc", "a.b.c", "a.b", ...notJson, "x".repeat(MAX_TOKEN_BYTES + 1)]) {
       assert.equal(reasonOf(token), AuthErrorReason.MALFORMED, token.slice(0, 40));
     }
   });
@@ -173,5 +176,27 @@ describe("issueToken", () => {
     const token = issueToken({ id: "u1", channel: "a", ttlSeconds: 60, secret: SECRET, algorithm: "HS512", now: clock });
     assert.equal(jwt.decode(token, { complete: true })?.header.alg, "HS512");
     assert.ok(verifier({ algorithms: ["HS512"] }).verify(token).ok);
+  });
+});
+
+describe("hostile input", () => {
+  test("property: verify never throws and never accepts what was not signed with the secret", () => {
+    const segment = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.json().map((text) => Buffer.from(text).toString("base64url")),
+      fc.constantFrom(base64url({ alg: "HS256", typ: "JWT" }), base64url({ alg: "none" }), base64url(valid)),
+    );
+    const token = fc.oneof(
+      fc.tuple(segment, segment, segment).map((parts) => parts.join(".")),
+      fc.string({ maxLength: 200 }),
+      fc.anything(),
+    );
+    fc.assert(
+      fc.property(token, (candidate) => {
+        const result = verifier({ algorithms: ["HS256", "none"] }).verify(candidate);
+        assert.equal(result.ok, false);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
