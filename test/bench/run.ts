@@ -1,0 +1,298 @@
+/**
+ * Fan-out benchmark: switchboard against a raw `ws` + Redis pub/sub ceiling and socket.io 4 +
+ * redis adapter, same load generator, same machine, same run. Every figure is reported next to
+ * the baselines' and as a ratio, because absolute numbers on a shared 2-core machine drift.
+ *
+ *   npm run bench              full suite (≤ 15 min)
+ *   npm run bench -- --quick   smoke-sized (≤ 2 min)
+ *   npm run bench -- --only steady,fanout
+ *
+ * Writes test/bench/results/fanout-<timestamp>.json and test/bench/RESULTS.md.
+ */
+import { fork, spawn, execSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { startRedis, waitForPort, type RedisProcess } from "../support/redis.ts";
+import { freePort } from "../support/ports.ts";
+import { TEST_SECRET } from "../support/gateway.ts";
+import type { Command, PublishPath, PublishResult, Target } from "./loadgen.ts";
+import { cpuSeconds, machineCpu, rssKiB } from "./procstat.ts";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const only = args.find((arg) => arg.startsWith("--only"))?.split("=")[1]?.split(",") ?? args[args.indexOf("--only") + 1]?.split(",");
+const NODES = 2;
+
+interface Scenario {
+  name: string;
+  clients: number;
+  topics: number;
+  messages: number;
+  rate: number;
+  payloadBytes: number;
+  path: PublishPath;
+  targets: Target[];
+  /** Kill one switchboard node halfway through publishing: the run must report loss. */
+  killNodeMidway?: boolean;
+  publish: boolean;
+}
+
+const ALL: Target[] = ["switchboard", "raw-ws", "socketio"];
+const scale = (full: number, small: number) => (quick ? small : full);
+const SCENARIOS: Scenario[] = [
+  { name: "steady", clients: scale(2000, 400), topics: scale(100, 40), messages: scale(12_000, 1_500), rate: 1_500, payloadBytes: 100, path: "to", targets: ALL, publish: true },
+  { name: "steady-handler", clients: scale(2000, 400), topics: scale(100, 40), messages: scale(12_000, 1_500), rate: 1_500, payloadBytes: 100, path: "handler", targets: ["switchboard"], publish: true },
+  { name: "saturation", clients: scale(2000, 400), topics: scale(100, 40), messages: scale(30_000, 4_000), rate: 20_000, payloadBytes: 100, path: "to", targets: ALL, publish: true },
+  { name: "fanout", clients: scale(2000, 400), topics: 1, messages: scale(300, 60), rate: 50, payloadBytes: 100, path: "to", targets: ALL, publish: true },
+  { name: "payload-4k", clients: scale(2000, 400), topics: scale(100, 40), messages: scale(6_000, 800), rate: 600, payloadBytes: 4096, path: "to", targets: ALL, publish: true },
+  { name: "idle-memory", clients: scale(10_000, 1_000), topics: scale(10_000, 1_000), messages: 0, rate: 0, payloadBytes: 0, path: "to", targets: ALL, publish: false },
+  { name: "broken-run", clients: scale(600, 200), topics: 20, messages: scale(4_000, 1_000), rate: 1_000, payloadBytes: 100, path: "to", targets: ["switchboard"], killNodeMidway: true, publish: true },
+];
+
+interface Servers {
+  pids(): number[];
+  urls: string[];
+  killOne(): void;
+  stop(): Promise<void>;
+}
+
+function spawnServer(entry: string, env: Record<string, string>, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+    cwd: root,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const exited = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`${entry} exited with ${code}`))));
+  return Promise.race([waitForPort(port, 20_000).then(() => child), exited]);
+}
+
+async function startTarget(target: Target, redis: RedisProcess): Promise<Servers> {
+  const children: ChildProcess[] = [];
+  const urls: string[] = [];
+  for (let i = 0; i < NODES; i++) {
+    const port = await freePort();
+    const env: Record<string, string> = { REDIS_URL: redis.url, HOST: "127.0.0.1", LOG_LEVEL: "warn" };
+    const entry = {
+      switchboard: "apps/gateway/src/main.ts",
+      "raw-ws": "test/bench/baselines/raw-ws-server.ts",
+      socketio: "test/bench/baselines/socketio-server.ts",
+    }[target];
+    Object.assign(env, { NODE_ID: `bench-${i + 1}`, JWT_SECRET: TEST_SECRET, PUSH_RATE_PER_SECOND: "0", IDLE_TIMEOUT_MS: "120000" });
+    children.push(await spawnServer(entry, env, port));
+    urls.push(`ws://127.0.0.1:${port}`);
+  }
+  if (target === "switchboard") {
+    const bridge = spawn(process.execPath, ["--import", "tsx", "apps/bridge/src/main.ts"], {
+      cwd: root,
+      env: { ...process.env, REDIS_URL: redis.url, JWT_SECRET: TEST_SECRET, NODE_ID: "bench-bridge", LOG_LEVEL: "warn" },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    children.push(bridge);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+  }
+  return {
+    urls,
+    pids: () => children.filter((child) => child.exitCode === null && child.pid).map((child) => child.pid!),
+    killOne: () => children[1]?.kill("SIGKILL"),
+    stop: async () => {
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null) return resolve();
+              child.once("exit", () => resolve());
+              child.kill("SIGKILL");
+            }),
+        ),
+      );
+    },
+  };
+}
+
+type Reply =
+  | { type: "joined"; ms: number; clients: number; failed: number; joinsPerSecond: number }
+  | { type: "published" }
+  | { type: "result"; result: PublishResult }
+  | { type: "error"; message: string };
+
+function loadgen(): { child: ChildProcess; ask(command: Command, until: Reply["type"], timeoutMs: number): Promise<Reply>; on(type: Reply["type"], f: () => void): void } {
+  const child = fork(fileURLToPath(new URL("./loadgen.ts", import.meta.url)), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const listeners = new Map<string, () => void>();
+  child.on("message", (reply: Reply) => listeners.get(reply.type)?.());
+  return {
+    child,
+    on: (type, f) => listeners.set(type, f),
+    ask: (command, until, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`loadgen: no ${until} within ${timeoutMs} ms`)), timeoutMs);
+        const onMessage = (reply: Reply) => {
+          if (reply.type === "error") {
+            clearTimeout(timer);
+            child.off("message", onMessage);
+            reject(new Error(reply.message));
+          } else if (reply.type === until) {
+            clearTimeout(timer);
+            child.off("message", onMessage);
+            resolve(reply);
+          }
+        };
+        child.on("message", onMessage);
+        child.send(command);
+      }),
+  };
+}
+
+interface RunResult {
+  scenario: string;
+  target: Target;
+  clients: number;
+  failedJoins: number;
+  joinsPerSecond: number;
+  rssKiBPerConnection: number;
+  serverCpuMicrosPerDelivery?: number;
+  redisCpuSeconds?: number;
+  publish?: PublishResult;
+  clean: boolean;
+  machineBusyShare: number;
+  error?: string;
+}
+
+async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, redisPid: number): Promise<RunResult> {
+  const machineStart = machineCpu();
+  let servers: Servers | undefined;
+  let gen: ReturnType<typeof loadgen> | undefined;
+  try {
+    servers = await startTarget(target, redis);
+    gen = loadgen();
+    const rssBefore = servers.pids().reduce((sum, pid) => sum + rssKiB(pid), 0);
+    const joined = (await gen.ask(
+      {
+        type: "connect",
+        target,
+        urls: servers.urls,
+        clients: scenario.clients,
+        topics: scenario.topics,
+        topicPrefix: target === "switchboard" && scenario.path === "handler" ? "rooms:bench-" : "bench:",
+        secret: target === "switchboard" ? TEST_SECRET : undefined,
+        redisUrl: redis.url,
+      },
+      "joined",
+      180_000,
+    )) as Extract<Reply, { type: "joined" }>;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const rssAfter = servers.pids().reduce((sum, pid) => sum + rssKiB(pid), 0);
+    const result: RunResult = {
+      scenario: scenario.name,
+      target,
+      clients: joined.clients,
+      failedJoins: joined.failed,
+      joinsPerSecond: joined.joinsPerSecond,
+      rssKiBPerConnection: (rssAfter - rssBefore) / Math.max(1, joined.clients),
+      clean: joined.failed === 0,
+      machineBusyShare: 0,
+    };
+    if (scenario.publish) {
+      const pids = servers.pids();
+      const cpuBefore = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+      const redisBefore = cpuSeconds(redisPid);
+      if (scenario.killNodeMidway) setTimeout(() => servers?.killOne(), ((scenario.messages / scenario.rate) * 1000) / 2);
+      const reply = (await gen.ask(
+        { type: "publish", messages: scenario.messages, rate: scenario.rate, payloadBytes: scenario.payloadBytes, path: scenario.path, settleMs: 1_500 },
+        "result",
+        300_000,
+      )) as Extract<Reply, { type: "result" }>;
+      const alive = servers.pids();
+      const cpuAfter = pids.reduce((sum, pid) => sum + (alive.includes(pid) ? cpuSeconds(pid) : 0), 0);
+      result.publish = reply.result;
+      result.serverCpuMicrosPerDelivery = ((cpuAfter - cpuBefore) / Math.max(1, reply.result.delivered)) * 1e6;
+      result.redisCpuSeconds = cpuSeconds(redisPid) - redisBefore;
+      result.clean = result.clean && reply.result.lost === 0 && reply.result.duplicates === 0 && reply.result.wrongTopic === 0;
+    }
+    const machineEnd = machineCpu();
+    const busy = machineEnd.busy - machineStart.busy;
+    result.machineBusyShare = busy / Math.max(1e-6, busy + (machineEnd.idle - machineStart.idle));
+    return result;
+  } catch (error) {
+    return {
+      scenario: scenario.name,
+      target,
+      clients: 0,
+      failedJoins: scenario.clients,
+      joinsPerSecond: 0,
+      rssKiBPerConnection: 0,
+      clean: false,
+      machineBusyShare: 0,
+      error: error instanceof Error ? error.message : String(error),
+    };
+  } finally {
+    if (gen?.child.connected) gen.child.disconnect();
+    gen?.child.kill();
+    await servers?.stop();
+  }
+}
+
+function ratio(value: number | undefined, base: number | undefined): string {
+  if (value === undefined || base === undefined || !Number.isFinite(value) || !Number.isFinite(base) || base === 0) return "–";
+  return `${(value / base).toFixed(2)}×`;
+}
+
+function markdown(results: RunResult[], meta: Record<string, unknown>): string {
+  const lines = [
+    "# Fan-out benchmark results",
+    "",
+    `Date ${meta.date}, commit ${meta.commit}, ${meta.machine}. ${NODES} nodes per target, one load-generator process, one Redis. Mode: ${meta.mode}.`,
+    "Ratios are switchboard ÷ baseline measured in the same run (lower is better for CPU, latency and memory; higher for throughput).",
+    "",
+    "| scenario | target | clients | deliveries/s | p50 ms | p99 ms | p999 ms | CPU µs/delivery | RSS KiB/conn | joins/s | lost | dup | clean | machine busy |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+  ];
+  for (const r of results) {
+    const p = r.publish;
+    lines.push(
+      `| ${r.scenario} | ${r.target} | ${r.clients} | ${p ? Math.round(p.deliveriesPerSecond) : "–"} | ${p?.latencyMs.p50.toFixed(1) ?? "–"} | ${p?.latencyMs.p99.toFixed(1) ?? "–"} | ${p?.latencyMs.p999.toFixed(1) ?? "–"} | ${r.serverCpuMicrosPerDelivery?.toFixed(2) ?? "–"} | ${r.rssKiBPerConnection.toFixed(1)} | ${Math.round(r.joinsPerSecond)} | ${p?.lost ?? "–"} | ${p?.duplicates ?? "–"} | ${r.clean ? "yes" : "**no**"}${r.error ? ` (${r.error.split("\n")[0]})` : ""} | ${(r.machineBusyShare * 100).toFixed(0)}% |`,
+    );
+  }
+  lines.push("", "## Ratios (switchboard ÷ baseline)", "", "| scenario | vs | throughput | CPU/delivery | p99 | RSS/conn | joins/s |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+  for (const scenario of new Set(results.map((r) => r.scenario))) {
+    const ours = results.find((r) => r.scenario === scenario && r.target === "switchboard");
+    for (const base of results.filter((r) => r.scenario === scenario && r.target !== "switchboard")) {
+      if (!ours) continue;
+      lines.push(
+        `| ${scenario} | ${base.target} | ${ratio(ours.publish?.deliveriesPerSecond, base.publish?.deliveriesPerSecond)} | ${ratio(ours.serverCpuMicrosPerDelivery, base.serverCpuMicrosPerDelivery)} | ${ratio(ours.publish?.latencyMs.p99, base.publish?.latencyMs.p99)} | ${ratio(ours.rssKiBPerConnection, base.rssKiBPerConnection)} | ${ratio(ours.joinsPerSecond, base.joinsPerSecond)} |`,
+      );
+    }
+  }
+  const broken = results.find((r) => r.scenario === "broken-run");
+  if (broken) lines.push("", `Sanity check: the broken run (a node SIGKILLed mid-publish) is reported ${broken.clean ? "**clean — the accounting is wrong**" : "as lossy, as it must be"} (lost ${broken.publish?.lost ?? "?"}).`);
+  return lines.join("\n") + "\n";
+}
+
+const redis = await startRedis();
+const redisPid = Number(execSync(`pgrep -f "redis-server 127.0.0.1:${redis.port}"`).toString().trim().split("\n")[0]);
+const results: RunResult[] = [];
+const started = Date.now();
+try {
+  for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.name))) {
+    for (const target of scenario.targets) {
+      const result = await runOne(scenario, target, redis, redisPid);
+      results.push(result);
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+    }
+  }
+} finally {
+  await redis.stop();
+}
+const meta = {
+  date: new Date().toISOString(),
+  commit: execSync("git rev-parse --short HEAD", { cwd: root }).toString().trim(),
+  machine: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+  mode: quick ? "quick" : "full",
+  seconds: Math.round((Date.now() - started) / 1000),
+};
+mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
+const stamp = meta.date.replace(/[:.]/g, "-");
+writeFileSync(new URL(`./results/fanout-${stamp}.json`, import.meta.url), JSON.stringify({ meta, results }, null, 2));
+writeFileSync(new URL("./RESULTS.md", import.meta.url), markdown(results, meta));
+process.stdout.write(markdown(results, meta));
