@@ -10,6 +10,8 @@ import { boolean, integer, list, oneOf, parseUrl, text, url, type ValueType } fr
 /** Phoenix V2 binary frames carry topic and event lengths in a single byte. */
 const BINARY_FRAME_STRING_LIMIT = 255;
 const MAX_INT = Number.MAX_SAFE_INTEGER;
+/** A DNS name, an IPv4 address, or an IPv6 address (bracketed or not): what `listen()` and a URL accept. */
+const HOST_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$/;
 
 /** Where an option's default comes from. */
 type Default<T> =
@@ -80,7 +82,7 @@ export const TOKEN_ENDPOINT_MODES = ["open", "protected", "off"] as const;
 
 export const OPTIONS = {
   port: option("PORT", integer(0, 65535), 4000, "HTTP/WebSocket listen port (tangram's own default is 2347; ours is 4000 unless a file says otherwise)."),
-  host: option("HOST", text(), "127.0.0.1", "Listen address. Use 0.0.0.0 to accept connections from other machines."),
+  host: option("HOST", text({ pattern: HOST_PATTERN, patternHint: "expected a hostname or an IP address" }), "127.0.0.1", "Listen address. Use 0.0.0.0 to accept connections from other machines."),
   redisUrl: optional("REDIS_URL", url(["redis", "rediss", "unix"]), "Redis for fan-out, presence and the bridge. Unset: `npm start` starts a private redis-server."),
   redisKeyPrefix: option("REDIS_KEY_PREFIX", text(), "sb:", "Prefix of every Redis key and channel this cluster owns, so several clusters can share one Redis. The tangram `to:`/`from:` channels are never prefixed."),
   nodeId: derived("NODE_ID", text({ pattern: /^[A-Za-z0-9._:-]{1,128}$/, patternHint: "expected 1–128 characters of A-Z a-z 0-9 . _ : -" }), "<hostname>-<pid>", "Name of this node in logs, metrics and the cluster registry; must be unique per running process."),

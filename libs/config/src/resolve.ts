@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { OPTIONS, type Config, type OptionKey } from "./options.ts";
+import { parseUrl } from "./value-types.ts";
 
 /** Values given explicitly (env or file), already validated; the rest gets defaults here. */
 export type GivenValues = { -readonly [K in OptionKey]?: Config[K] };
@@ -42,7 +43,12 @@ export function resolveConfig(given: GivenValues): Resolved {
     warnings.push(`JWT secret is ${Buffer.byteLength(values.jwtSecret)} bytes; use at least ${RECOMMENDED_SECRET_BYTES} random bytes`);
   }
   values.publicUrl ??= `http://${urlHost(host)}:${port}`;
-  values.allowedOrigins ??= [...new Set([new URL(values.publicUrl).origin, `http://localhost:${port}`, `http://127.0.0.1:${port}`])];
+  const publicOrigin = parseUrl(values.publicUrl)?.origin;
+  if (publicOrigin === undefined) {
+    errors.push(`cannot derive a public URL from HOST ${JSON.stringify(host)}; set PUBLIC_URL`);
+  } else {
+    values.allowedOrigins ??= [...new Set([publicOrigin, `http://localhost:${port}`, `http://127.0.0.1:${port}`])];
+  }
 
   if (values.tokenEndpoint === "protected" && values.adminSecret === undefined) {
     errors.push("TOKEN_ENDPOINT is protected but ADMIN_SECRET ([switchboard].admin_secret) is not set");

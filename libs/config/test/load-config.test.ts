@@ -168,6 +168,7 @@ describe("env vars", () => {
     assert.match(errorsOf({ env: { PUBLIC_URL: "ws://x" } })[0], /^env PUBLIC_URL: expected a http\/https URL/);
     assert.match(errorsOf({ env: { BRIDGE_PATTERNS: "rooms:*:x" } })[0], /^env BRIDGE_PATTERNS: item 1: expected "\*", an exact topic, or "prefix:\*"/);
     assert.match(errorsOf({ env: { NODE_ID: "node a" } })[0], /^env NODE_ID: expected 1–128 characters/);
+    assert.deepEqual(errorsOf({ env: { HOST: "http://x:1" } }), ['env HOST: expected a hostname or an IP address, got "http://x:1"']);
   });
 
   test('"*" allows any origin', () => {
