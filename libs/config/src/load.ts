@@ -73,7 +73,8 @@ function listItems(value: unknown): unknown[] {
 }
 
 function echo(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  // JSON would print TOML's inf and nan as null.
+  const text = typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value));
   return text.length > MAX_ECHOED_CHARS ? `${text.slice(0, MAX_ECHOED_CHARS)}…` : text;
 }
 

@@ -289,6 +289,15 @@ long_poll_window_ms = 5000
     ]);
   });
 
+  test("odd TOML values (inf, dates, tables) are reported as they were written", () => {
+    const file = tomlFile("[channel]\nport = inf\nhost = 1979-05-27T07:32:00Z\n\n[switchboard]\nexample_rooms = { x = 1 }\n");
+    assert.deepEqual(errorsOf({ env: {}, file }), [
+      `${file}: [channel].port: expected a number, got Infinity`,
+      `${file}: [channel].host: expected a string, got "1979-05-27T07:32:00.000Z"`,
+      `${file}: [switchboard].example_rooms: expected true or false, got {"x":1}`,
+    ]);
+  });
+
   test("a secret is never echoed in an error", () => {
     const file = tomlFile("[channel]\njwt_secret = 12345678\n");
     const errors = errorsOf({ env: {}, file });
