@@ -1,0 +1,129 @@
+import { createShardedAdapter } from "@socket.io/redis-adapter";
+import type { Redis } from "ioredis";
+import { Adapter as InMemoryAdapter, MessageType } from "socket.io-adapter";
+import type { AdapterPacket } from "./envelope.ts";
+import type { DeliveryEncoder, MemberSocket } from "./delivery.ts";
+import { NAMESPACE } from "./naming.ts";
+
+/**
+ * The sharded redis-adapter (pinned 8.3.0, on socket.io-adapter 2.5.8) run without a socket.io
+ * Server. Everything this lib relies on beyond the adapter's documented surface is here:
+ * the namespace-like object it is given, and the internals typed below.
+ */
+
+/** What the adapter reads from its namespace. */
+export interface AdapterNamespace {
+  readonly name: string;
+  readonly sockets: Map<string, MemberSocket>;
+  readonly server: { readonly encoder: DeliveryEncoder; readonly opts: Record<string, never> };
+  adapter?: ShardedAdapter;
+  /** Counter for broadcasts with acknowledgements, which this lib never sends. */
+  _ids: number;
+  /** `serverSideEmit` from another node: [name, ...args, ack?]. */
+  _onServerSideEmit(args: unknown[]): void;
+}
+
+interface RoomOptions {
+  rooms: Set<string>;
+  except: Set<string>;
+  flags: Record<string, never>;
+}
+
+interface ClusterBroadcastMessage {
+  uid: string;
+  nsp: string;
+  type: MessageType.BROADCAST;
+  data: { packet: AdapterPacket; opts: { rooms: string[]; except: string[]; flags: Record<string, never> } };
+}
+
+/** The parts of ShardedRedisAdapter (and its ClusterAdapter/in-memory bases) used here. */
+export interface ShardedAdapter {
+  readonly uid: string;
+  readonly rooms: Map<string, Set<string>>;
+  /** Also keyed by socket id: a room is "public" (gets its own channel) when it is not in here. */
+  readonly sids: Map<string, Set<string>>;
+  addAll(socketId: string, rooms: Set<string>): void;
+  del(socketId: string, room: string): void;
+  delAll(socketId: string): void;
+  serverSideEmit(packet: unknown[]): Promise<void>;
+  computeChannel(message: ClusterBroadcastMessage): string;
+  encode(message: ClusterBroadcastMessage): string | Buffer;
+  dynamicChannel(room: string): string;
+  shouldUseASeparateNamespace(room: string): boolean;
+  readonly channel: string;
+  readonly responseChannel: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The subscription client as the adapter uses it. Its SSUBSCRIBE/SUNSUBSCRIBE calls drop the
+ * returned promise: with Redis down that would be an unhandled rejection, so they go through
+ * here and failures are reported instead.
+ */
+export interface GuardedSubscriber {
+  on(event: "smessageBuffer", listener: (channel: Buffer, message: Buffer) => void): void;
+  ssubscribe(channel: string): Promise<unknown>;
+  sunsubscribe(channel: string | string[]): Promise<unknown>;
+}
+
+export function guardSubscriber(
+  subscriber: Redis,
+  onFailure: (command: string, channels: string | string[], error: unknown) => void,
+): GuardedSubscriber {
+  return {
+    on: (event, listener) => void subscriber.on(event, listener),
+    ssubscribe: (channel) => subscriber.ssubscribe(channel).catch((error: unknown) => onFailure("ssubscribe", channel, error)),
+    sunsubscribe: (channels) =>
+      subscriber.sunsubscribe(...[channels].flat()).catch((error: unknown) => onFailure("sunsubscribe", channels, error)),
+  };
+}
+
+export function createAdapter(namespace: AdapterNamespace, publisher: Redis, subscriber: GuardedSubscriber, channelPrefix: string): ShardedAdapter {
+  const adapter = createShardedAdapter(publisher, subscriber, { channelPrefix, subscriptionMode: "dynamic" })(namespace) as unknown as ShardedAdapter;
+  namespace.adapter = adapter;
+  return adapter;
+}
+
+export function roomOptions(room: string, exceptRoom: string | undefined): RoomOptions {
+  return { rooms: new Set([room]), except: new Set(exceptRoom === undefined ? [] : [exceptRoom]), flags: {} };
+}
+
+/**
+ * Delivery to this node's sockets only, synchronously. The adapter's own `broadcast` awaits the
+ * Redis publish before it delivers locally, so local members would wait on (or, Redis down,
+ * stall behind) Redis; the in-memory broadcast underneath it does not.
+ */
+export function deliverLocally(adapter: ShardedAdapter, packet: AdapterPacket, options: RoomOptions): void {
+  InMemoryAdapter.prototype.broadcast.call(adapter as unknown as InMemoryAdapter, packet, options);
+}
+
+/**
+ * Publishes a broadcast for one room to the other nodes, exactly as the adapter's own broadcast
+ * would (same channel, same encoding, so their adapters deliver it), but returns what SPUBLISH
+ * answers: how many subscriptions received it. For a member room that is 1 if some node has the
+ * member, else 0. The node's own subscription gets an echo, which its adapter ignores by uid.
+ */
+export async function publishToRoom(
+  adapter: ShardedAdapter,
+  publisher: Redis,
+  packet: AdapterPacket,
+  room: string,
+  exceptRoom: string | undefined,
+): Promise<number> {
+  const message: ClusterBroadcastMessage = {
+    uid: adapter.uid,
+    nsp: NAMESPACE,
+    type: MessageType.BROADCAST,
+    data: { packet, opts: { rooms: [room], except: exceptRoom === undefined ? [] : [exceptRoom], flags: {} } },
+  };
+  return Number(await publisher.spublish(adapter.computeChannel(message), adapter.encode(message)));
+}
+
+/** The channels the adapter is subscribed to right now (for re-subscribing after an outage). */
+export function subscribedChannels(adapter: ShardedAdapter): string[] {
+  const channels = [adapter.channel, adapter.responseChannel];
+  for (const room of adapter.rooms.keys()) {
+    if (adapter.shouldUseASeparateNamespace(room)) channels.push(adapter.dynamicChannel(room));
+  }
+  return channels;
+}

@@ -1,0 +1,107 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Broadcast, Frame, Message, Reply, Serializer } from "@switchboard/protocol";
+
+/** One local client connection as the cluster sees it. */
+export interface Member {
+  /** Unique cluster-wide (the engine.io socket id). */
+  readonly id: string;
+  /** Decides the frame format; `serializer.format` is the encode-once cache key. */
+  readonly serializer: Serializer;
+  /** Enqueues one encoded frame (the transport bounds the queue). */
+  write(frame: Frame): void;
+  /**
+   * Phoenix `handle_out`: returning true means the member handled this broadcast itself and the
+   * shared frame is not written to it. Called only if defined.
+   */
+  intercept?(broadcast: Broadcast): boolean;
+}
+
+export interface ClusterOptions {
+  /** For commands and publishes; the cluster duplicates it for its subscriptions. */
+  redis: Redis;
+  nodeId: string;
+  /** Prefix of every channel and key the cluster uses; default "sb:". */
+  keyPrefix?: string;
+  logger: Logger;
+  /** For the registry heartbeat; default: no address, `connections` = local members. */
+  nodeInfo?: () => { address?: string; connections: number };
+  /** Registry heartbeat period; default 5 s. */
+  heartbeatMs?: number;
+  /** A node whose heartbeat is older than this is dropped from the registry; default 15 s. */
+  nodeTtlMs?: number;
+}
+
+export interface NodeInfo {
+  id: string;
+  address?: string;
+  /** Milliseconds since the epoch, by the node's own clock (as is `lastSeen`). */
+  startedAt: number;
+  connections: number;
+  lastSeen: number;
+}
+
+/** Plain counters since start, for the gateway to map onto metrics. */
+export interface ClusterStats {
+  /** Messages handed to Redis (broadcasts, pushes, replies). */
+  readonly published: number;
+  /** Publishes not handed to Redis or refused by it; each is also logged. */
+  readonly publishErrors: number;
+  /** Raw messages this node's subscription received from Redis, own echoes included. */
+  readonly received: number;
+  /** Frames written to local members. */
+  readonly localDeliveries: number;
+  /** A serializer or member write that threw; the other members still got theirs. */
+  readonly deliveryErrors: number;
+  /** SSUBSCRIBE/SUNSUBSCRIBE refused or lost; re-issued when the subscription connection is back. */
+  readonly subscriptionErrors: number;
+  /** Messages from another node this version could not read. */
+  readonly malformed: number;
+}
+
+export interface BroadcastOptions {
+  /** Phoenix `broadcast_from`: skip this member, whichever node it is on. */
+  exceptMemberId?: string;
+}
+
+export interface Cluster {
+  readonly stats: ClusterStats;
+  /** False while Redis (commands or subscriptions) is unreachable. */
+  readonly ready: boolean;
+  /** Throws if a member with this id is already added (a caller bug). */
+  add(member: Member): void;
+  /** Also leaves every topic of the member. Unknown ids are ignored. */
+  remove(memberId: string): void;
+  /** Unknown member ids are ignored (the connection may have closed meanwhile). */
+  subscribe(memberId: string, topic: string): void;
+  unsubscribe(memberId: string, topic: string): void;
+  /**
+   * Resolves once Redis has confirmed every subscription change made so far; after it, broadcasts
+   * from other nodes to those topics reach this node. Never rejects (resolves when Redis is gone).
+   */
+  subscriptionsSettled(): Promise<void>;
+  /**
+   * Every member of the topic on every node, once. Local members get it first, synchronously;
+   * then the publish to other nodes. Resolves when that publish is done; a failed publish (Redis
+   * down) is counted in `stats.publishErrors` and logged, never rejected.
+   */
+  broadcast(broadcast: Broadcast, options?: BroadcastOptions): Promise<void>;
+  /** This node's members only, no Redis (presence diffs are computed per node). */
+  localBroadcast(broadcast: Broadcast, options?: BroadcastOptions): void;
+  /**
+   * Server push to one member anywhere in the cluster, encoded by its node with its serializer.
+   * False if no node has that member or Redis is down (best effort, at most once).
+   */
+  push(memberId: string, message: Message): Promise<boolean>;
+  /** `phx_reply` to one member anywhere; same delivery as `push`. */
+  reply(memberId: string, reply: Reply): Promise<boolean>;
+  localMembers(topic: string): number;
+  /** Cluster-wide member counts per topic (asks every node); rejects when Redis is down. */
+  topics(): Promise<Array<{ topic: string; members: number }>>;
+  /** Live nodes from the registry; nodes whose heartbeat expired are dropped. */
+  nodes(): Promise<NodeInfo[]>;
+  /** A node left the registry (closed, or missed its TTL). Emitted on every node that saw it. */
+  on(event: "node-down", listener: (nodeId: string) => void): this;
+  off(event: "node-down", listener: (nodeId: string) => void): this;
+  close(): Promise<void>;
+}

@@ -1,0 +1,254 @@
+import { EventEmitter } from "node:events";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Broadcast, Message, Reply } from "@switchboard/protocol";
+import type { BroadcastOptions, Cluster, ClusterOptions, ClusterStats, Member, NodeInfo } from "./api.ts";
+import {
+  createAdapter,
+  deliverLocally,
+  guardSubscriber,
+  publishToRoom,
+  roomOptions,
+  subscribedChannels,
+  type AdapterNamespace,
+  type ShardedAdapter,
+} from "./adapter.ts";
+import { Delivery, DeliveryEncoder, MemberSocket } from "./delivery.ts";
+import { packetOf, type AdapterPacket, type Envelope } from "./envelope.ts";
+import { DEFAULT_KEY_PREFIX, NAMESPACE, memberRoom, redisNames, topicOfRoom, topicRoom } from "./naming.ts";
+import { NodeRegistry } from "./registry.ts";
+import { TOPICS_REQUEST, mergeTopicCounts, type TopicCount } from "./topics.ts";
+
+/** Registry defaults: a dead node is noticed within TTL + one heartbeat (~20 s). */
+const DEFAULT_HEARTBEAT_MS = 5_000;
+const DEFAULT_NODE_TTL_MS = 15_000;
+
+type Counters = { -readonly [K in keyof ClusterStats]: number };
+
+class ClusterNode implements Cluster {
+  readonly stats: Counters = {
+    published: 0,
+    publishErrors: 0,
+    received: 0,
+    localDeliveries: 0,
+    deliveryErrors: 0,
+    subscriptionErrors: 0,
+    malformed: 0,
+  };
+  private readonly events = new EventEmitter();
+  private readonly logger: Logger;
+  private readonly redis: Redis;
+  private readonly subscriber: Redis;
+  private readonly namespace: AdapterNamespace;
+  private readonly adapter: ShardedAdapter;
+  private readonly registry: NodeRegistry;
+  /** One error log per outage; every failure still counts. */
+  private outageLogged = false;
+  private closed = false;
+  private readonly endOutage = (): void => {
+    this.outageLogged = false;
+  };
+
+  constructor(options: ClusterOptions) {
+    this.logger = options.logger.child({ node: options.nodeId, component: "cluster" });
+    this.redis = options.redis;
+    const names = redisNames(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
+
+    // A connection in subscriber mode cannot run other commands: subscriptions get their own.
+    this.subscriber = options.redis.duplicate();
+    this.subscriber.on("error", (error: Error) => this.logger.debug({ err: error }, "cluster subscription connection error"));
+    this.subscriber.on("ready", () => this.resubscribe());
+    this.subscriber.on("smessageBuffer", () => this.stats.received++);
+    this.redis.on("ready", this.endOutage);
+
+    this.namespace = {
+      name: NAMESPACE,
+      sockets: new Map(),
+      server: { encoder: new DeliveryEncoder(this.stats, this.logger), opts: {} },
+      _ids: 0,
+      _onServerSideEmit: (args) => this.answerServerSideEmit(args),
+    };
+    const guarded = guardSubscriber(this.subscriber, (command, channels, error) => {
+      this.stats.subscriptionErrors++;
+      this.logger.warn({ err: error, command, channels }, "cluster subscription change failed; re-issued when Redis is back");
+    });
+    this.adapter = createAdapter(this.namespace, this.redis, guarded, names.adapterChannelPrefix);
+
+    this.registry = new NodeRegistry({
+      redis: this.redis,
+      names,
+      nodeId: options.nodeId,
+      info: options.nodeInfo ?? (() => ({ connections: this.namespace.sockets.size })),
+      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      ttlMs: options.nodeTtlMs ?? DEFAULT_NODE_TTL_MS,
+      logger: this.logger,
+      onNodeDown: (nodeId) => {
+        this.logger.info({ downNode: nodeId }, "node left the cluster registry");
+        this.events.emit("node-down", nodeId);
+      },
+    });
+    this.registry.start();
+  }
+
+  get ready(): boolean {
+    return !this.closed && this.redis.status === "ready" && this.subscriber.status === "ready";
+  }
+
+  add(member: Member): void {
+    if (this.namespace.sockets.has(member.id)) throw new Error(`cluster member ${member.id} is already added`);
+    this.namespace.sockets.set(member.id, new MemberSocket(member));
+    this.adapter.addAll(member.id, new Set([memberRoom(member.id)]));
+  }
+
+  remove(memberId: string): void {
+    this.adapter.delAll(memberId);
+    this.namespace.sockets.delete(memberId);
+  }
+
+  subscribe(memberId: string, topic: string): void {
+    if (!this.namespace.sockets.has(memberId)) return;
+    this.adapter.addAll(memberId, new Set([topicRoom(topic)]));
+  }
+
+  unsubscribe(memberId: string, topic: string): void {
+    this.adapter.del(memberId, topicRoom(topic));
+  }
+
+  async subscriptionsSettled(): Promise<void> {
+    // Commands on one connection are answered in order: once PING is, every earlier
+    // SSUBSCRIBE/SUNSUBSCRIBE has been applied by Redis.
+    if (this.subscriber.status !== "ready") return;
+    await this.subscriber.ping().catch(() => undefined);
+  }
+
+  async broadcast(broadcast: Broadcast, options?: BroadcastOptions): Promise<void> {
+    const packet = packetOf({ kind: "broadcast", broadcast });
+    const room = topicRoom(broadcast.topic);
+    const exceptRoom = exceptRoomOf(options);
+    deliverLocally(this.adapter, packet, roomOptions(room, exceptRoom));
+    await this.publish(packet, room, exceptRoom, broadcast.topic);
+  }
+
+  localBroadcast(broadcast: Broadcast, options?: BroadcastOptions): void {
+    deliverLocally(this.adapter, packetOf({ kind: "broadcast", broadcast }), roomOptions(topicRoom(broadcast.topic), exceptRoomOf(options)));
+  }
+
+  push(memberId: string, message: Message): Promise<boolean> {
+    return this.sendTo(memberId, { kind: "push", message }, message.topic);
+  }
+
+  reply(memberId: string, reply: Reply): Promise<boolean> {
+    return this.sendTo(memberId, { kind: "reply", reply }, reply.topic);
+  }
+
+  localMembers(topic: string): number {
+    return this.adapter.rooms.get(topicRoom(topic))?.size ?? 0;
+  }
+
+  async topics(): Promise<TopicCount[]> {
+    if (!this.ready) throw new Error("cluster topics unavailable: Redis is unreachable");
+    const remote = await new Promise<TopicCount[][]>((resolve, reject) => {
+      const collect = (error: Error | null, responses: unknown[]) => {
+        if (error) this.logger.warn({ err: error }, "cluster topics: some nodes did not answer in time");
+        resolve(responses as TopicCount[][]);
+      };
+      this.adapter.serverSideEmit([TOPICS_REQUEST, collect]).catch(reject);
+    });
+    return mergeTopicCounts([this.localTopics(), ...remote]);
+  }
+
+  nodes(): Promise<NodeInfo[]> {
+    return this.registry.list();
+  }
+
+  on(event: "node-down", listener: (nodeId: string) => void): this {
+    this.events.on(event, listener);
+    return this;
+  }
+
+  off(event: "node-down", listener: (nodeId: string) => void): this {
+    this.events.off(event, listener);
+    return this;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.redis.off("ready", this.endOutage);
+    await this.registry.stop();
+    await this.adapter.close();
+    this.namespace.sockets.clear();
+    this.subscriber.disconnect();
+  }
+
+  private async sendTo(memberId: string, envelope: Envelope, topic: string): Promise<boolean> {
+    const packet = packetOf(envelope);
+    const local = this.namespace.sockets.get(memberId);
+    if (local) {
+      // The encoder path, so a local push is counted and guarded like any other delivery.
+      for (const delivery of this.namespace.server.encoder.encode(packet)) delivery.deliverTo(local.member);
+      return true;
+    }
+    const receivers = await this.publish(packet, memberRoom(memberId), undefined, topic);
+    return receivers > 0;
+  }
+
+  /** Resolves with the number of subscriptions Redis delivered to; 0 when the publish failed. */
+  private async publish(packet: AdapterPacket, room: string, exceptRoom: string | undefined, topic: string): Promise<number> {
+    if (this.closed) return 0;
+    if (this.redis.status !== "ready") {
+      this.publishFailed(new Error(`Redis connection is ${this.redis.status}`), topic);
+      return 0;
+    }
+    try {
+      const receivers = await publishToRoom(this.adapter, this.redis, packet, room, exceptRoom);
+      this.stats.published++;
+      return receivers;
+    } catch (error) {
+      this.publishFailed(error, topic);
+      return 0;
+    }
+  }
+
+  private publishFailed(error: unknown, topic: string): void {
+    this.stats.publishErrors++;
+    if (this.outageLogged) {
+      this.logger.debug({ err: error, topic }, "cluster publish failed");
+      return;
+    }
+    this.outageLogged = true;
+    this.logger.error({ err: error, topic }, "cluster publish failed: other nodes miss messages until Redis is back");
+  }
+
+  /** Subscriptions lost during an outage (not only those ioredis re-subscribes itself). */
+  private resubscribe(): void {
+    if (this.closed) return;
+    this.subscriber.ssubscribe(...subscribedChannels(this.adapter)).catch((error: unknown) => {
+      this.stats.subscriptionErrors++;
+      this.logger.warn({ err: error }, "cluster re-subscription failed; retried on the next reconnect");
+    });
+  }
+
+  private answerServerSideEmit(args: unknown[]): void {
+    const [name] = args;
+    const ack = args[args.length - 1];
+    if (name === TOPICS_REQUEST && typeof ack === "function") ack(this.localTopics());
+  }
+
+  private localTopics(): TopicCount[] {
+    const counts: TopicCount[] = [];
+    for (const [room, members] of this.adapter.rooms) {
+      const topic = topicOfRoom(room);
+      if (topic !== undefined) counts.push({ topic, members: members.size });
+    }
+    return counts;
+  }
+}
+
+function exceptRoomOf(options: BroadcastOptions | undefined): string | undefined {
+  return options?.exceptMemberId === undefined ? undefined : memberRoom(options.exceptMemberId);
+}
+
+export function createCluster(options: ClusterOptions): Cluster {
+  return new ClusterNode(options);
+}

@@ -1,0 +1,116 @@
+import type { Logger } from "pino";
+import type { Broadcast, Frame } from "@switchboard/protocol";
+import type { Member } from "./api.ts";
+import { envelopeOf, type Envelope } from "./envelope.ts";
+
+export interface DeliveryCounters {
+  localDeliveries: number;
+  deliveryErrors: number;
+  malformed: number;
+}
+
+/**
+ * One packet on its way to this node's members. The adapter encodes a packet once per broadcast
+ * (through our encoder) and hands the same result to every matching socket, so this object is
+ * where the frames are cached: one per wire format, the same Frame object for every member of
+ * that format (Phoenix `dispatch/3` does the same per serializer).
+ */
+export class Delivery {
+  private readonly framesByFormat = new Map<string, Frame>();
+
+  constructor(
+    private readonly envelope: Envelope,
+    private readonly counters: DeliveryCounters,
+    private readonly logger: Logger,
+  ) {}
+
+  deliverTo(member: Member): void {
+    try {
+      const frame = this.frameFor(member);
+      if (frame === undefined) return;
+      member.write(frame);
+      this.counters.localDeliveries++;
+    } catch (error) {
+      // One member's failing serializer or closed transport must not cost the others their frame.
+      this.counters.deliveryErrors++;
+      this.logger.error({ err: error, socket: member.id, topic: this.topic() }, "cluster delivery to a member failed");
+    }
+  }
+
+  /** Undefined when the member intercepted the broadcast (it pushes on its own). */
+  private frameFor(member: Member): Frame | undefined {
+    const { envelope } = this;
+    switch (envelope.kind) {
+      case "broadcast":
+        if (member.intercept?.(envelope.broadcast)) return undefined;
+        return this.sharedBroadcastFrame(member, envelope.broadcast);
+      case "push":
+        return member.serializer.encodePush(envelope.message);
+      case "reply":
+        return member.serializer.encodeReply(envelope.reply);
+    }
+  }
+
+  private sharedBroadcastFrame(member: Member, broadcast: Broadcast): Frame {
+    const { format } = member.serializer;
+    let frame = this.framesByFormat.get(format);
+    if (frame === undefined) {
+      frame = member.serializer.encodeBroadcast(broadcast);
+      this.framesByFormat.set(format, frame);
+    }
+    return frame;
+  }
+
+  private topic(): string {
+    const { envelope } = this;
+    switch (envelope.kind) {
+      case "broadcast":
+        return envelope.broadcast.topic;
+      case "push":
+        return envelope.message.topic;
+      case "reply":
+        return envelope.reply.topic;
+    }
+  }
+}
+
+/**
+ * The adapter's `server.encoder`: instead of socket.io's packet format it returns one Delivery,
+ * which the adapter passes unchanged to each socket's `client.writeToEngine`.
+ */
+export class DeliveryEncoder {
+  constructor(
+    private readonly counters: DeliveryCounters,
+    private readonly logger: Logger,
+  ) {}
+
+  encode(packet: unknown): Delivery[] {
+    const envelope = envelopeOf(packet);
+    if (envelope === undefined) {
+      this.counters.malformed++;
+      this.logger.warn("cluster message with an unknown packet shape dropped");
+      return [];
+    }
+    return [new Delivery(envelope, this.counters, this.logger)];
+  }
+}
+
+/**
+ * A member as the adapter sees a socket: `nsp.sockets` holds these and the adapter calls
+ * `socket.client.writeToEngine(encodedPackets)`. The socket is its own client, so no
+ * per-member closures exist.
+ */
+export class MemberSocket {
+  readonly client = this;
+
+  constructor(readonly member: Member) {}
+
+  get id(): string {
+    return this.member.id;
+  }
+
+  writeToEngine(encodedPackets: readonly unknown[]): void {
+    const delivery = encodedPackets[0];
+    if (delivery instanceof Delivery) delivery.deliverTo(this.member);
+  }
+}
