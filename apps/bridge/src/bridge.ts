@@ -1,0 +1,85 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import { createCluster } from "@switchboard/cluster";
+import type { Config } from "@switchboard/config";
+import { REPLY_PREFIX, TO_PREFIX } from "./channel-name.ts";
+import { startHealthServer } from "./health.ts";
+import { createIngest, type IngestStats } from "./ingest.ts";
+import { createLeaderLease, type LeaseOptions } from "./lease.ts";
+import { connectRedis, watchConnection } from "./redis.ts";
+import { startSystemClock } from "./system-clock.ts";
+
+export type BridgeConfig = Pick<Config, "nodeId" | "redisUrl" | "redisKeyPrefix" | "systemTickMs" | "host" | "port">;
+
+export interface BridgeOptions {
+  /** Lease timing overrides (tests); production uses the defaults in lease.ts. */
+  lease?: Pick<LeaseOptions, "ttlMs" | "renewEveryMs" | "acquireRetryMs" | "safetyMarginMs">;
+}
+
+export interface Bridge {
+  readonly url: string;
+  isLeader(): boolean;
+  readonly stats: Readonly<IngestStats>;
+  /** Releases the lease (a standby takes over at once), then closes Redis and the health server. */
+  close(): Promise<void>;
+}
+
+/**
+ * The tangram bridge: `PSUBSCRIBE to:*` → one cluster broadcast per message (only the lease
+ * holder among the replicas forwards), backend replies to enveloped pushes, and the `system`
+ * channel's `datetime` tick. It holds no client sockets.
+ */
+export async function startBridge(config: BridgeConfig, logger: Logger, options: BridgeOptions = {}): Promise<Bridge> {
+  const log = logger.child({ node: config.nodeId });
+  if (!config.redisUrl) throw new Error("REDIS_URL is not set: the bridge needs the cluster's Redis");
+  const prefix = config.redisKeyPrefix;
+  const redis = connectRedis(config.redisUrl, "commands", log);
+  const subscriber = redis.duplicate({ connectionName: "switchboard-bridge-subscriber" });
+  watchConnection(subscriber, "subscriber", log);
+
+  const cluster = createCluster({ redis, nodeId: config.nodeId, keyPrefix: prefix, logger: log });
+  const lease = createLeaderLease({
+    redis,
+    key: `${prefix}bridge:leader`,
+    holder: `${config.nodeId}:${randomUUID()}`,
+    logger: log,
+    ...options.lease,
+  });
+  const isLeader = () => lease.isLeader();
+  const ingest = createIngest({ cluster, isLeader, logger: log });
+  const clock = startSystemClock({
+    cluster,
+    isLeader,
+    nextCounter: () => redis.incr(`${prefix}system:counter`),
+    tickMs: config.systemTickMs,
+    logger: log,
+  });
+
+  subscriber.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, data: Buffer) => ingest.receive(channel, data));
+  subscriber.on("messageBuffer", () => lease.tryNow());
+  // ioredis re-issues both subscriptions by itself after a reconnect.
+  await subscriber.psubscribe(`${TO_PREFIX}*`, `${REPLY_PREFIX}*`);
+  await subscriber.subscribe(lease.releasedChannel);
+
+  const health = await startHealthServer({
+    host: config.host,
+    port: config.port,
+    status: () => ({ node: config.nodeId, leader: lease.isLeader(), ...ingest.stats }),
+    ready: () => redis.status === "ready" && subscriber.status === "ready",
+  });
+  log.info({ url: health.url }, "bridge running");
+
+  return {
+    url: health.url,
+    isLeader,
+    stats: ingest.stats,
+    async close() {
+      clock.stop();
+      await lease.release();
+      await subscriber.quit().catch(() => subscriber.disconnect());
+      await cluster.close().catch((error: unknown) => log.warn({ err: error }, "cluster close failed"));
+      await redis.quit().catch(() => redis.disconnect());
+      await health.close();
+    },
+  };
+}

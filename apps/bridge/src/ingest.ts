@@ -1,0 +1,84 @@
+import type { Logger } from "pino";
+import type { Cluster } from "@switchboard/cluster";
+import { parseBackendReply } from "./backend-reply.ts";
+import { parseChannelName, REPLY_PREFIX, TO_PREFIX } from "./channel-name.ts";
+import { classifyPayload } from "./payload.ts";
+
+/** V2 binary frames carry topic and event lengths in one byte each. */
+const MAX_NAME_BYTES = 255;
+
+export interface IngestStats {
+  /** `to:` messages handed to the cluster. */
+  forwarded: number;
+  /** Backend replies handed to the cluster. */
+  replies: number;
+  /** Messages seen while standing by (another replica forwards them). */
+  standby: number;
+  /** Unusable channel names or reply bodies; each is logged. */
+  malformed: number;
+}
+
+export interface IngestOptions {
+  cluster: Pick<Cluster, "broadcast" | "reply">;
+  /** Only the lease holder forwards, so each message reaches the cluster once. */
+  isLeader: () => boolean;
+  logger: Logger;
+}
+
+export interface Ingest {
+  readonly stats: Readonly<IngestStats>;
+  /** One message from the bridge's `to:*` / `reply:*` pattern subscription, raw. */
+  receive(channel: Buffer, data: Buffer): void;
+}
+
+/**
+ * Backend → cluster: `to:<topic>:<event>` becomes a broadcast to every member of the topic on
+ * every node; `reply:<topic>` becomes a `phx_reply` to the one socket that pushed.
+ */
+export function createIngest(options: IngestOptions): Ingest {
+  const { cluster, isLeader, logger } = options;
+  const stats: IngestStats = { forwarded: 0, replies: 0, standby: 0, malformed: 0 };
+
+  const malformed = (channel: string, error: string) => {
+    stats.malformed++;
+    logger.warn({ channel, error }, "dropped backend message");
+  };
+
+  const forward = (channel: string, data: Buffer) => {
+    const target = parseChannelName(TO_PREFIX, channel);
+    if (!target) return malformed(channel, "expected to:<topic>:<event>");
+    if (Buffer.byteLength(target.topic) > MAX_NAME_BYTES || Buffer.byteLength(target.event) > MAX_NAME_BYTES) {
+      return malformed(channel, `topic and event must be at most ${MAX_NAME_BYTES} bytes`);
+    }
+    stats.forwarded++;
+    void cluster.broadcast({ topic: target.topic, event: target.event, payload: classifyPayload(data) });
+  };
+
+  const reply = (channel: string, data: Buffer) => {
+    const topic = channel.slice(REPLY_PREFIX.length);
+    if (topic.length === 0) return malformed(channel, "expected reply:<topic>");
+    const parsed = parseBackendReply(topic, data);
+    if (!parsed.ok) return malformed(channel, parsed.error);
+    stats.replies++;
+    cluster.reply(parsed.value.socket, parsed.value.reply).then(
+      (delivered) => {
+        if (!delivered) logger.debug({ topic, socket: parsed.value.socket }, "backend reply for a socket that is gone");
+      },
+      (error: unknown) => logger.warn({ err: error, topic }, "backend reply failed"),
+    );
+  };
+
+  return {
+    stats,
+    receive(channelBytes, data) {
+      if (!isLeader()) {
+        stats.standby++;
+        return;
+      }
+      const channel = channelBytes.toString("utf8");
+      if (channel.startsWith(TO_PREFIX)) forward(channel, data);
+      else if (channel.startsWith(REPLY_PREFIX)) reply(channel, data);
+      else malformed(channel, "not a bridge channel");
+    },
+  };
+}

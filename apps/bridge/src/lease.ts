@@ -1,0 +1,139 @@
+import { EventEmitter } from "node:events";
+import { performance } from "node:perf_hooks";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+
+/**
+ * Failover window: a standby takes over at most this long (plus one acquire retry) after the
+ * leader died without releasing. Shorter makes a stalled leader (GC pause, slow Redis) lose the
+ * lease while it is still alive.
+ */
+export const LEASE_TTL_MS = 2_000;
+/** Four renewals per TTL: three may be lost or slow before the leader steps down. */
+export const RENEW_EVERY_MS = 500;
+/** How often a standby asks for a lease it does not hold; adds at most this to the failover gap. */
+export const ACQUIRE_RETRY_MS = 200;
+/**
+ * The leader stops acting this long before Redis could hand the lease to a standby, so a message
+ * the old leader still forwards and one the new leader forwards can never be the same one (covers
+ * pub/sub delivery skew between replicas and clock rate differences).
+ */
+export const SAFETY_MARGIN_MS = 300;
+
+// Compare-and-act: only the holder may extend or drop the lease.
+const RENEW_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
+const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;
+
+export interface LeaseOptions {
+  /** Command connection (not a subscriber). */
+  redis: Redis;
+  key: string;
+  /** Unique per process: the lease value. */
+  holder: string;
+  logger: Logger;
+  ttlMs?: number;
+  renewEveryMs?: number;
+  acquireRetryMs?: number;
+  safetyMarginMs?: number;
+}
+
+export interface LeaderLease {
+  /** True only while the last confirmed acquire/renewal is fresher than TTL minus the safety margin. */
+  isLeader(): boolean;
+  /** Pub/sub channel on which a leader announces a graceful release; standbys then call `tryNow`. */
+  readonly releasedChannel: string;
+  /** Ask for the lease at once instead of at the next retry. */
+  tryNow(): void;
+  /** Leadership gained (true) or lost (false). */
+  on(event: "change", listener: (leader: boolean) => void): this;
+  /** Stops renewing; if held, deletes the lease and announces it so a standby takes over at once. */
+  release(): Promise<void>;
+}
+
+/**
+ * A leader lease in Redis: `SET key holder NX PX ttl` to acquire, compare-and-PEXPIRE to renew.
+ * Times are measured on this process's monotonic clock from the moment a command was sent, so
+ * the local view of the lease always ends before Redis's.
+ */
+export function createLeaderLease(options: LeaseOptions): LeaderLease {
+  const ttlMs = options.ttlMs ?? LEASE_TTL_MS;
+  const renewEveryMs = options.renewEveryMs ?? RENEW_EVERY_MS;
+  const acquireRetryMs = options.acquireRetryMs ?? ACQUIRE_RETRY_MS;
+  const safetyMarginMs = options.safetyMarginMs ?? SAFETY_MARGIN_MS;
+  const { redis, key, holder } = options;
+  const log = options.logger.child({ lease: key });
+  const events = new EventEmitter();
+
+  let held = false;
+  let validUntil = 0;
+  let stopped = false;
+  let stepping = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const setHeld = (leader: boolean, why: string) => {
+    if (held === leader) return;
+    held = leader;
+    log.info({ leader, why }, leader ? "lease acquired: forwarding" : "lease lost: standing by");
+    events.emit("change", leader);
+  };
+
+  const schedule = (delayMs: number) => {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(step, delayMs);
+  };
+
+  const step = async () => {
+    if (stopped || stepping) return;
+    stepping = true;
+    const sentAt = performance.now();
+    try {
+      if (held && sentAt >= validUntil) setHeld(false, "renewals did not get through in time");
+      if (held) {
+        const renewed = await redis.eval(RENEW_SCRIPT, 1, key, holder, String(ttlMs));
+        if (renewed === 1) validUntil = sentAt + ttlMs - safetyMarginMs;
+        else setHeld(false, "another holder has the lease");
+      } else {
+        const acquired = await redis.set(key, holder, "PX", ttlMs, "NX");
+        if (acquired === "OK" && !stopped) {
+          validUntil = sentAt + ttlMs - safetyMarginMs;
+          setHeld(true, "lease was free");
+        }
+      }
+    } catch (error) {
+      log.warn({ err: error instanceof Error ? error.message : error }, "lease command failed");
+    } finally {
+      stepping = false;
+      schedule(held ? renewEveryMs : acquireRetryMs);
+    }
+  };
+
+  schedule(0);
+
+  const lease: LeaderLease = {
+    releasedChannel: `${key}:released`,
+    isLeader: () => held && performance.now() < validUntil,
+    tryNow() {
+      if (!held) schedule(0);
+    },
+    on(event, listener) {
+      events.on(event, listener);
+      return lease;
+    },
+    async release() {
+      stopped = true;
+      clearTimeout(timer);
+      if (!held) return;
+      held = false;
+      events.emit("change", false);
+      try {
+        const released = await redis.eval(RELEASE_SCRIPT, 1, key, holder);
+        if (released === 1) await redis.publish(lease.releasedChannel, holder);
+        log.info("lease released");
+      } catch (error) {
+        log.warn({ err: error instanceof Error ? error.message : error }, "lease release failed; it expires by itself");
+      }
+    },
+  };
+  return lease;
+}
