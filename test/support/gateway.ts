@@ -52,7 +52,7 @@ export async function startGateways(count: number, options: GatewayOptions): Pro
 
 export { TEST_SECRET };
 
-async function spawnApp(entry: string, opts: { nodeId: string; port: number; env: Record<string, string> }): Promise<GatewayProcess> {
+export async function spawnApp(entry: string, opts: { nodeId: string; port: number; env: Record<string, string> }): Promise<GatewayProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", entry], {
     cwd: root,
     env: { ...process.env, ...opts.env },
