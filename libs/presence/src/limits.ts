@@ -1,0 +1,32 @@
+/** Every Redis key and channel starts with it unless the gateway configures another. */
+export const DEFAULT_KEY_PREFIX = "sb:";
+
+/**
+ * Liveness key lifetime. A SIGKILLed node stops refreshing; survivors notice within one check
+ * interval after expiry, so its entries vanish everywhere within TTL + TTL / CHECKS_PER_TTL
+ * (3.5 s), under the 5 s target.
+ */
+export const DEFAULT_LIVENESS_TTL_MS = 3_000;
+/** Refreshes per TTL: a node must miss this many in a row (a long event-loop stall) to be declared dead. */
+export const REFRESHES_PER_TTL = 3;
+/** Liveness checks per TTL: bounds how late after expiry the survivors notice. */
+export const CHECKS_PER_TTL = 6;
+
+/** Local changes are published together after this tick: a burst of 1,000 joins is a handful of messages. */
+export const DEFAULT_FLUSH_INTERVAL_MS = 20;
+
+/** A starting node waits this long at most for the other nodes' snapshots before it calls itself ready. */
+export const HELLO_TIMEOUT_MS = 1_000;
+
+/** An unanswered resync request (lost in an outage, or its owner died) is repeated after this. */
+export const SYNC_RETRY_MS = 1_000;
+
+/**
+ * A document is rotated once its tombstones reach max(this, its live entries): the encoded state
+ * stays within about twice the live entries' size, and a rotation (a full state on the wire) is
+ * paid for by at least this many changes.
+ */
+export const MIN_TOMBSTONES_BEFORE_ROTATION = 1_000;
+
+/** close() waits this long at most for its goodbye to reach Redis. */
+export const CLOSE_TIMEOUT_MS = 1_000;

@@ -1,0 +1,73 @@
+import { Presence as PhoenixPresence } from "phoenix";
+import { pino } from "pino";
+import { PresenceEngine } from "../src/engine.ts";
+import type { PresenceDiff, PresenceState } from "../src/types.ts";
+
+/** What a stock phoenix.js `Presence` would show after the diffs a node delivered for a topic. */
+export type ClientView = Record<string, { metas: Array<{ phx_ref: string }> }>;
+
+export interface MemoryNode {
+  engine: PresenceEngine;
+  diffs: Array<{ topic: string; diff: PresenceDiff }>;
+  /** The topic as a client that got `presence_state` when this node started and every diff since sees it. */
+  clientView(topic: string): ClientView;
+  /** While false, messages to this node are lost (a dropped subscription). */
+  connected: boolean;
+}
+
+const silent = pino({ level: "silent" });
+
+/**
+ * Engines wired through an in-memory channel: every published message reaches every connected
+ * engine, in order, like Redis pub/sub. Nothing is delivered until `deliver()` runs.
+ */
+export class MemoryCluster {
+  readonly nodes: MemoryNode[] = [];
+  private readonly queue: Array<{ from: MemoryNode; bytes: Uint8Array }> = [];
+  private clock = 1_700_000_000_000;
+
+  add(name: string): MemoryNode {
+    const views = new Map<string, PresenceState>();
+    const node: MemoryNode = {
+      diffs: [],
+      connected: true,
+      clientView: (topic) => (views.get(topic) ?? {}) as ClientView,
+      engine: new PresenceEngine({
+        incarnation: `${name}.${this.nodes.length}`,
+        logger: silent,
+        now: () => this.clock,
+        onDirty: () => {},
+        onDiff: (topic, diff) => {
+          node.diffs.push({ topic, diff });
+          views.set(topic, PhoenixPresence.syncDiff(structuredClone(views.get(topic) ?? {}), structuredClone(diff)));
+        },
+      }),
+    };
+    this.nodes.push(node);
+    return node;
+  }
+
+  publish(from: MemoryNode, bytes: Uint8Array | undefined): void {
+    if (bytes) this.queue.push({ from, bytes });
+  }
+
+  /** Flushes every node, then delivers until nothing is left in flight (answers included). */
+  settle(maxMessages = 10_000): number {
+    for (const node of this.nodes) this.publish(node, node.engine.flush());
+    let delivered = 0;
+    while (this.queue.length > 0) {
+      if (++delivered > maxMessages) throw new Error("presence messages never settle");
+      const { from, bytes } = this.queue.shift()!;
+      for (const node of this.nodes) {
+        if (node === from || !node.connected) continue;
+        for (const answer of node.engine.receive(bytes)) this.queue.push({ from: node, bytes: answer });
+      }
+      for (const node of this.nodes) this.publish(node, node.engine.flush());
+    }
+    return delivered;
+  }
+
+  advance(ms: number): void {
+    this.clock += ms;
+  }
+}
