@@ -1,0 +1,34 @@
+import { isBinaryPayload, type Payload, type Ref } from "./message.ts";
+
+/**
+ * JSON pieces the text encoders concatenate. Frames are built by string concatenation around a
+ * single `JSON.stringify` of the payload: broadcasts are encoded once per format on a hot path.
+ */
+export function refJson(ref: Ref): string {
+  return ref === null ? "null" : JSON.stringify(ref);
+}
+
+/**
+ * A payload as JSON text. Bytes travel as `{"binary":"<base64>"}` where a frame cannot carry
+ * them raw (V1, LongPoll, strings too long for a binary frame). An undefined payload is `null`,
+ * as `JSON.stringify` writes it inside an array.
+ */
+export function payloadJson(payload: Payload): string {
+  if (isBinaryPayload(payload)) return `{"binary":"${Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("base64")}"}`;
+  return JSON.stringify(payload) ?? "null";
+}
+
+/** Reply payload, keys in the order Phoenix sends them (its JSON library sorts map keys). */
+export function replyPayloadJson(status: string, response: Payload): string {
+  return `{"response":${payloadJson(response)},"status":${JSON.stringify(status)}}`;
+}
+
+export type ParseResult = { ok: true; value: unknown } | { ok: false; detail: string };
+
+export function parseJson(text: string): ParseResult {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, detail: error instanceof Error ? error.message : "unparseable" };
+  }
+}
