@@ -1,0 +1,146 @@
+import type { Logger } from "pino";
+import type { Redis } from "ioredis";
+import { ADMIN_TOPIC, type TokenVerifier } from "@switchboard/auth";
+import { error, ok, reply } from "@switchboard/channels";
+import type { ChannelEvents, ChannelHandler } from "@switchboard/channels";
+import type { Cluster } from "@switchboard/cluster";
+import { joinToken } from "./payload-shape.ts";
+
+/**
+ * Events on the `admin` topic, each a broadcast to every admin client on every node:
+ * - `channel.add`    `{topic}`: the topic got its first member cluster-wide;
+ * - `channel.join`   `{topic, socket, node, members}`: a member joined (members = new cluster-wide count);
+ * - `channel.leave`  `{topic, socket, node, members}`: a member left; after a node died, one
+ *   `channel.leave` per topic with `socket: null` and `departed` = how many of its members went;
+ * - `channel.remove` `{topic}`: the last member left.
+ * An admin client pushes `channel.list` and gets the reply `{"channels": [{topic, members}]}`.
+ * The admin topic itself is not reported (admin clients would otherwise announce each other).
+ */
+export const AdminEvent = {
+  ADD: "channel.add",
+  JOIN: "channel.join",
+  LEAVE: "channel.leave",
+  REMOVE: "channel.remove",
+  LIST: "channel.list",
+} as const;
+
+export const AdminReplyError = {
+  UNKNOWN_EVENT: "unknown admin event",
+  UNAVAILABLE: "channel counts unavailable",
+} as const;
+
+// Counts live in Redis so that "first member" and "last member" are decided once, cluster-wide:
+// a hash topic → members, plus one hash per node with its own share, so a node that dies without
+// saying goodbye can be discounted by the survivors (whoever runs the sweep first gets the
+// numbers; the others find the node's hash gone).
+const JOIN_SCRIPT = `
+redis.call("SADD", KEYS[3], ARGV[2])
+redis.call("HINCRBY", KEYS[2], ARGV[1], 1)
+return redis.call("HINCRBY", KEYS[1], ARGV[1], 1)`;
+const LEAVE_SCRIPT = `
+local mine = tonumber(redis.call("HGET", KEYS[2], ARGV[1]) or "0")
+if mine <= 0 then return -1 end
+if mine == 1 then redis.call("HDEL", KEYS[2], ARGV[1]) else redis.call("HINCRBY", KEYS[2], ARGV[1], -1) end
+local left = redis.call("HINCRBY", KEYS[1], ARGV[1], -1)
+if left <= 0 then redis.call("HDEL", KEYS[1], ARGV[1]) return 0 end
+return left`;
+const SWEEP_SCRIPT = `
+local share = redis.call("HGETALL", KEYS[2])
+redis.call("DEL", KEYS[2])
+redis.call("SREM", KEYS[3], ARGV[1])
+local out = {}
+for i = 1, #share, 2 do
+  local left = redis.call("HINCRBY", KEYS[1], share[i], -tonumber(share[i + 1]))
+  if left <= 0 then redis.call("HDEL", KEYS[1], share[i]) left = 0 end
+  table.insert(out, share[i]) table.insert(out, share[i + 1]) table.insert(out, left)
+end
+return out`;
+
+export interface AdminOptions {
+  verifier: TokenVerifier;
+  redis: Redis;
+  cluster: Pick<Cluster, "broadcast" | "nodes" | "on">;
+  nodeId: string;
+  keyPrefix: string;
+  logger: Logger;
+}
+
+export interface Admin {
+  readonly handler: ChannelHandler;
+  /** Lifecycle hooks that feed the counts and the events. */
+  readonly events: ChannelEvents;
+  /** Drops this node's stale share (a restart under the same id) and that of nodes no longer alive. */
+  sweepStale(): Promise<void>;
+}
+
+export function createAdmin(options: AdminOptions): Admin {
+  const { verifier, redis, cluster, nodeId, logger } = options;
+  const countsKey = `${options.keyPrefix}admin:members`;
+  const nodesKey = `${options.keyPrefix}admin:nodes`;
+  const shareKey = (node: string) => `${options.keyPrefix}admin:node:${node}`;
+  const announce = (event: string, payload: Record<string, unknown>) => cluster.broadcast({ topic: ADMIN_TOPIC, event, payload });
+  const failed = (what: string) => (failure: unknown) => logger.warn({ err: failure, what }, "admin bookkeeping failed");
+
+  const joined = async (topic: string, socket: string) => {
+    const members = Number(await redis.eval(JOIN_SCRIPT, 3, countsKey, shareKey(nodeId), nodesKey, topic, nodeId));
+    if (members === 1) await announce(AdminEvent.ADD, { topic });
+    await announce(AdminEvent.JOIN, { topic, socket, node: nodeId, members });
+  };
+
+  const left = async (topic: string, socket: string) => {
+    const members = Number(await redis.eval(LEAVE_SCRIPT, 3, countsKey, shareKey(nodeId), nodesKey, topic));
+    if (members < 0) return; // already discounted by a sweep
+    await announce(AdminEvent.LEAVE, { topic, socket, node: nodeId, members });
+    if (members === 0) await announce(AdminEvent.REMOVE, { topic });
+  };
+
+  const sweep = async (node: string) => {
+    const result = (await redis.eval(SWEEP_SCRIPT, 3, countsKey, shareKey(node), nodesKey, node)) as Array<string | number>;
+    for (let i = 0; i < result.length; i += 3) {
+      const topic = String(result[i]);
+      const members = Number(result[i + 2]);
+      await announce(AdminEvent.LEAVE, { topic, socket: null, node, members, departed: Number(result[i + 1]) });
+      if (members === 0) await announce(AdminEvent.REMOVE, { topic });
+    }
+    if (result.length > 0) logger.info({ deadNode: node, topics: result.length / 3 }, "discounted a dead node's channel members");
+  };
+
+  cluster.on("node-down", (node) => void sweep(node).catch(failed("sweep")));
+
+  const handler: ChannelHandler = {
+    join(topic, payload) {
+      const verified = verifier.verifyForTopic(joinToken(payload), topic);
+      return verified.ok ? ok({}) : error({ reason: verified.reason });
+    },
+    async handleIn(event) {
+      if (event !== AdminEvent.LIST) return reply("error", { reason: AdminReplyError.UNKNOWN_EVENT });
+      try {
+        const counts = await redis.hgetall(countsKey);
+        const channels = Object.entries(counts)
+          .map(([topic, members]) => ({ topic, members: Number(members) }))
+          .sort((a, b) => a.topic.localeCompare(b.topic));
+        return reply("ok", { channels });
+      } catch (failure) {
+        logger.warn({ err: failure }, "channel.list failed");
+        return reply("error", { reason: AdminReplyError.UNAVAILABLE });
+      }
+    },
+  };
+
+  return {
+    handler,
+    events: {
+      joined(topic, socket) {
+        if (topic !== ADMIN_TOPIC) joined(topic, socket).catch(failed("join"));
+      },
+      left(topic, socket) {
+        if (topic !== ADMIN_TOPIC) left(topic, socket).catch(failed("leave"));
+      },
+    },
+    async sweepStale() {
+      await sweep(nodeId);
+      const alive = new Set((await cluster.nodes()).map((node) => node.id));
+      for (const node of await redis.smembers(nodesKey)) if (!alive.has(node) && node !== nodeId) await sweep(node);
+    },
+  };
+}

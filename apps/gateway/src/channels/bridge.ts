@@ -1,0 +1,107 @@
+import type { Logger } from "pino";
+import type { Redis } from "ioredis";
+import type { TokenVerifier } from "@switchboard/auth";
+import { error, noreply, ok, reply, topicMatches } from "@switchboard/channels";
+import type { Channel, ChannelHandler } from "@switchboard/channels";
+import type { Payload } from "@switchboard/protocol";
+import { isObject, joinToken } from "./payload-shape.ts";
+
+/** Reasons in the error replies of this route (the join refusals are the auth lib's). */
+export const BridgeReplyError = {
+  /** The push is larger than MAX_FORWARD_PAYLOAD_BYTES; nothing was published. */
+  PAYLOAD_TOO_LARGE: "payload too large",
+  /** Redis refused or did not take the publish; the backend did not get the push. */
+  BACKEND_UNREACHABLE: "backend unreachable",
+} as const;
+
+/** The clients → backend channel prefix of tangram's contract (never key-prefixed). */
+const FROM_PREFIX = "from:";
+
+/** Where the client's push came from, for the envelope (the ref the backend must answer). */
+export interface PushContext {
+  readonly ref: string | null;
+}
+
+export interface BridgeChannelOptions {
+  verifier: TokenVerifier;
+  publisher: Pick<Redis, "publish">;
+  nodeId: string;
+  maxForwardPayloadBytes: number;
+  /** Topics whose pushes are published as an envelope a backend can answer (see envelope below). */
+  envelopePatterns: readonly string[];
+  logger: Logger;
+}
+
+/**
+ * tangram's bridge topics. Join needs `{"token": ..}` whose `channel` claim covers the topic;
+ * the member is tracked in presence under the token's `id`. Every client push is published as
+ * `PUBLISH from:<topic>:<event> <payload>`: the bare JSON payload as tangram does (binary pushes as
+ * their raw bytes), or, on envelope topics,
+ * `{"payload","topic","event","ref","join_ref","user","socket","node"}` (binary payloads as
+ * `{"binary": "<base64>"}`), which the backend answers with `PUBLISH reply:<topic>
+ * {"socket","ref","join_ref","status","response"}` (the bridge app delivers it). The gateway never
+ * replies on the backend's behalf: a push nobody answers times out in the client, as with tangram.
+ * Joins, leaves and heartbeats are never published, nor is the join token.
+ */
+export function createBridgeChannel(options: BridgeChannelOptions): ChannelHandler {
+  const { verifier, publisher, nodeId, maxForwardPayloadBytes, envelopePatterns, logger } = options;
+  const enveloped = (topic: string) => envelopePatterns.some((pattern) => topicMatches(pattern, topic));
+
+  return {
+    join(topic, payload) {
+      const token = joinToken(payload);
+      const verified = verifier.verifyForTopic(token, topic);
+      if (!verified.ok) return error({ reason: verified.reason });
+      return ok({}, { user: verified.claims.id, token });
+    },
+
+    afterJoin(channel) {
+      channel.presence.track(String(channel.assigns.user), { online_at: String(Math.floor(Date.now() / 1000)) });
+      channel.push("presence_state", channel.presence.list());
+    },
+
+    async handleIn(event, payload, channel, context?: PushContext) {
+      const forwarded = withoutJoinToken(payload, channel.assigns.token);
+      const bare = encodeBare(forwarded);
+      if (bare.byteLength > maxForwardPayloadBytes) {
+        return reply("error", { reason: BridgeReplyError.PAYLOAD_TOO_LARGE, limit: maxForwardPayloadBytes });
+      }
+      const body = enveloped(channel.topic) ? envelope(forwarded, event, channel, context?.ref ?? null, nodeId) : bare;
+      try {
+        await publisher.publish(`${FROM_PREFIX}${channel.topic}:${event}`, body);
+      } catch (failure) {
+        logger.warn({ err: failure, topic: channel.topic, event }, "publish to backend failed");
+        return reply("error", { reason: BridgeReplyError.BACKEND_UNREACHABLE });
+      }
+      return noreply;
+    },
+  };
+}
+
+function encodeBare(payload: Payload): Buffer {
+  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  return Buffer.from(JSON.stringify(payload ?? null));
+}
+
+function envelope(payload: Payload, event: string, channel: Channel, ref: string | null, nodeId: string): string {
+  return JSON.stringify({
+    payload: payload instanceof Uint8Array ? { binary: Buffer.from(payload).toString("base64") } : payload,
+    topic: channel.topic,
+    event,
+    ref,
+    join_ref: channel.joinRef,
+    user: channel.assigns.user,
+    socket: channel.socket.id,
+    node: nodeId,
+  });
+}
+
+/**
+ * A client that reuses its join params as a push payload would leak its join token to every
+ * backend plugin listening on `from:*`; the token's field is dropped from the forwarded copy.
+ */
+function withoutJoinToken(payload: Payload, token: unknown): Payload {
+  if (!isObject(payload) || token === undefined || payload.token !== token) return payload;
+  const { token: _dropped, ...rest } = payload;
+  return rest;
+}
