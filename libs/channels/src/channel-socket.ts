@@ -58,6 +58,8 @@ const HEARTBEAT_TOPIC = "phoenix";
 export class ChannelSocket {
   readonly info: SocketInfo;
   private readonly channels = new Map<string, ChannelState>();
+  /** Topics whose join handler is still running: they hold a slot against the channel limit. */
+  private readonly joining = new Set<string>();
   private readonly queues: TopicQueues;
   private readonly pushBudget: TokenBucket;
   private readonly log: Logger;
@@ -145,18 +147,21 @@ export class ChannelSocket {
     // socket): Phoenix closes the old channel first; its phx_close goes out after the new reply.
     const previous = this.channels.get(topic);
     if (previous) this.removeChannel(previous, "duplicate_join");
-    else if (this.channels.size >= this.options.limits.maxChannels) return refuse(ReplyError.TOO_MANY_CHANNELS);
+    else if (this.channels.size + this.joining.size >= this.options.limits.maxChannels) return refuse(ReplyError.TOO_MANY_CHANNELS);
     const closePrevious = () => {
       if (previous) this.push(previous.joinRef, previous.joinRef, topic, "phx_close", {});
     };
 
     let result;
+    this.joining.add(topic);
     try {
       result = await handler.join(topic, payload, this.info);
     } catch (error) {
       this.log.error({ err: error, topic }, "join handler crashed");
       refuse(ReplyError.JOIN_CRASHED);
       return closePrevious();
+    } finally {
+      this.joining.delete(topic);
     }
     if (this.closed) return;
     if ("error" in result) {
