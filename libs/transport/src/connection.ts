@@ -1,0 +1,83 @@
+import { EventEmitter } from "node:events";
+import type { IncomingHttpHeaders } from "node:http";
+import type { Socket } from "engine.io";
+import type { Logger } from "pino";
+import { CloseCode } from "@switchboard/protocol";
+import type { Frame, Serializer } from "@switchboard/protocol";
+import type { PhoenixTransport } from "./phoenix-transport.ts";
+import type { Connection, TransportKind } from "./types.ts";
+
+/** What a connection reports when it broke without any close code (RFC 6455 1006). */
+const ABNORMAL_CLOSURE = 1006;
+
+export interface ConnectionLimits {
+  idleTimeoutMs: number;
+  sendQueueBytes: number;
+}
+
+function onIdle(connection: EngineConnection): void {
+  connection.close(CloseCode.IDLE_TIMEOUT, "idle timeout");
+}
+
+/** A Phoenix connection over one engine.io Socket whose transport is one of ours. */
+export class EngineConnection extends EventEmitter implements Connection {
+  readonly id: string;
+  readonly transport: TransportKind;
+  readonly serializer: Serializer;
+  readonly params: Readonly<Record<string, string>>;
+  readonly remoteAddress: string;
+  readonly headers: IncomingHttpHeaders;
+  private readonly idleTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly phoenixTransport: PhoenixTransport,
+    private readonly limits: ConnectionLimits,
+    private readonly logger: Logger,
+  ) {
+    super();
+    this.id = phoenixTransport.sid;
+    this.transport = phoenixTransport.kind;
+    this.serializer = phoenixTransport.context.serializer;
+    this.params = phoenixTransport.context.params;
+    this.remoteAddress = socket.remoteAddress ?? "";
+    this.headers = socket.request.headers;
+    this.idleTimer = setTimeout(onIdle, limits.idleTimeoutMs, this);
+    socket.on("message", (frame: Frame) => {
+      this.idleTimer.refresh();
+      this.emit("frame", frame);
+    });
+    socket.once("close", (reason: string) => this.onSocketClose(reason));
+  }
+
+  get bufferedBytes(): number {
+    return this.phoenixTransport.bufferedBytes;
+  }
+
+  write(frame: Frame): void {
+    if (this.closed) return;
+    this.phoenixTransport.sendFrame(frame);
+    if (this.phoenixTransport.bufferedBytes > this.limits.sendQueueBytes) {
+      this.logger.warn({ socket: this.id, bufferedBytes: this.phoenixTransport.bufferedBytes, limit: this.limits.sendQueueBytes }, "slow consumer, closing");
+      this.close(CloseCode.SLOW_CONSUMER, "slow consumer");
+    }
+  }
+
+  close(code: number, reason = ""): void {
+    if (this.closed) return;
+    this.phoenixTransport.recordClose(code, reason);
+    // discard: do not wait for engine.io's write buffer to drain (ours is empty; a stuck client would never drain).
+    this.socket.close(true);
+  }
+
+  private onSocketClose(engineReason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.idleTimer);
+    const code = this.phoenixTransport.closeCode ?? ABNORMAL_CLOSURE;
+    const reason = this.phoenixTransport.closeReason;
+    this.logger.debug({ socket: this.id, transport: this.transport, code, reason, engineReason }, "connection closed");
+    this.emit("close", code, reason);
+  }
+}

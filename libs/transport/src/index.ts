@@ -1,0 +1,10 @@
+export { createTransportServer } from "./server.ts";
+export type { ConnectInfo, Connection, LongPollOptions, TransportKind, TransportOptions, TransportServer } from "./types.ts";
+export {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_LONGPOLL_MAX_BATCH_LINES,
+  DEFAULT_LONGPOLL_SESSION_TIMEOUT_MS,
+  DEFAULT_LONGPOLL_WINDOW_MS,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_SEND_QUEUE_BYTES,
+} from "./limits.ts";

@@ -1,0 +1,164 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { Server } from "engine.io";
+import type { Socket } from "engine.io";
+import { WebSocketServer } from "ws";
+import type { ServerOptions as WebSocketServerOptions } from "ws";
+import { CloseCode } from "@switchboard/protocol";
+import { chooseSubprotocol } from "./connect-params.ts";
+import { EngineConnection } from "./connection.ts";
+import { answerStatus, refuseUpgrade } from "./http-answers.ts";
+import { ENGINE_PING_INTERVAL_MS, ENGINE_PING_TIMEOUT_MS } from "./limits.ts";
+import { longPollEndpoint } from "./longpoll-endpoint.ts";
+import { PhoenixLongPollTransport } from "./longpoll-transport.ts";
+import { negotiate } from "./negotiate.ts";
+import type { Negotiated } from "./negotiate.ts";
+import { attachContext, LONGPOLL_TRANSPORT, PhoenixTransport, registerTransport, WEBSOCKET_TRANSPORT } from "./phoenix-transport.ts";
+import type { TransportContext } from "./phoenix-transport.ts";
+import { routeRequest, routeTable } from "./routes.ts";
+import { sessionTokens } from "./session-token.ts";
+import type { ConnectInfo, TransportOptions, TransportServer } from "./types.ts";
+import { PhoenixWebSocketTransport } from "./websocket-transport.ts";
+
+/** A connection handler that throws leaves the socket unusable: close it as a server error. */
+const INTERNAL_ERROR = 1011;
+/** engine.io protocol revision our transports declare (v3 would make engine.io expect client pings). */
+const ENGINE_PROTOCOL = "4";
+
+registerTransport(WEBSOCKET_TRANSPORT, PhoenixWebSocketTransport);
+registerTransport(LONGPOLL_TRANSPORT, PhoenixLongPollTransport);
+
+/** engine.io builds its ws server from options it chooses; this adds the Phoenix subprotocol answer. */
+class PhoenixWebSocketServer extends WebSocketServer {
+  constructor(options: WebSocketServerOptions) {
+    super({ ...options, handleProtocols: chooseSubprotocol });
+  }
+}
+
+type EngineRequest = IncomingMessage & { _query?: Record<string, string> };
+
+export function createTransportServer(options: TransportOptions): TransportServer {
+  const { logger } = options;
+  const engine = new Server({
+    transports: [WEBSOCKET_TRANSPORT, LONGPOLL_TRANSPORT] as unknown as ("websocket" | "polling")[],
+    maxHttpBufferSize: options.maxFrameBytes,
+    pingInterval: ENGINE_PING_INTERVAL_MS,
+    pingTimeout: ENGINE_PING_TIMEOUT_MS,
+    allowUpgrades: false,
+    perMessageDeflate: false,
+    httpCompression: false,
+    wsEngine: PhoenixWebSocketServer,
+  });
+  const routes = routeTable(options.paths);
+  const tokens = sessionTokens(options.secret);
+  const connections = new Map<string, EngineConnection>();
+  const sessions = new Map<string, PhoenixLongPollTransport>();
+  const counts = { websocket: 0, longpoll: 0 };
+  let accepting = true;
+
+  const longPoll = { ...options.longPoll, issueToken: (sessionId: string) => tokens.issue({ nodeId: options.nodeId, sessionId, issuedAt: Date.now() }) };
+  const contextFor = (negotiated: Negotiated): TransportContext => ({ ...negotiated, logger, longPoll });
+  const engineQuery = (transport: string) => ({ transport, EIO: ENGINE_PROTOCOL });
+  const authorize = async (info: ConnectInfo): Promise<boolean> => {
+    if (!options.authorize) return true;
+    try {
+      return await options.authorize(info);
+    } catch (error) {
+      logger.warn({ err: error }, "authorize failed, refusing the connection");
+      return false;
+    }
+  };
+
+  engine.on("connection", (socket: Socket) => {
+    const transport = socket.transport;
+    if (!(transport instanceof PhoenixTransport)) return socket.close(true);
+    const connection = new EngineConnection(socket, transport, options, logger);
+    connections.set(connection.id, connection);
+    counts[connection.transport]++;
+    if (transport instanceof PhoenixLongPollTransport) sessions.set(connection.id, transport);
+    connection.once("close", () => {
+      connections.delete(connection.id);
+      sessions.delete(connection.id);
+      counts[connection.transport]--;
+    });
+    try {
+      options.onConnection(connection);
+    } catch (error) {
+      logger.error({ err: error, socket: connection.id }, "connection handler failed");
+      connection.close(INTERNAL_ERROR, "internal error");
+    }
+  });
+  engine.on("connection_error", (error: { code: number; message: string; req: IncomingMessage }) => {
+    logger.debug({ code: error.code, message: error.message, url: error.req.url }, "engine.io refused a request");
+  });
+
+  const handleLongPoll = longPollEndpoint({
+    nodeId: options.nodeId,
+    tokens,
+    maxBodyBytes: options.maxFrameBytes,
+    maxBatchLines: options.longPoll.maxBatchLines,
+    logger,
+    checkOrigin: options.checkOrigin,
+    accepting: () => accepting,
+    session: (sessionId) => sessions.get(sessionId),
+    authorize,
+    openSession(req, res, negotiated) {
+      attachContext(req, contextFor(negotiated));
+      (req as EngineRequest)._query = engineQuery(LONGPOLL_TRANSPORT);
+      engine.handleRequest(req, res);
+    },
+  });
+
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams) => {
+    if (!accepting) return refuseUpgrade(socket, 503);
+    const negotiated = negotiate("websocket", query, req);
+    if (!negotiated || !options.checkOrigin(req.headers.origin)) return refuseUpgrade(socket, 403);
+    const remoteAddress = req.socket.remoteAddress ?? "";
+    if (!(await authorize({ params: negotiated.params, headers: req.headers, remoteAddress }))) return refuseUpgrade(socket, 403);
+    if (socket.destroyed) return;
+    attachContext(req, contextFor(negotiated));
+    (req as EngineRequest)._query = engineQuery(WEBSOCKET_TRANSPORT);
+    engine.handleUpgrade(req, socket, head);
+  };
+
+  return {
+    handleRequest(req, res) {
+      const route = routeRequest(routes, req.url);
+      if (!route) return false;
+      if (route.kind === "websocket") {
+        answerStatus(res, 400);
+        return true;
+      }
+      handleLongPoll(req, res, route.query).catch((error: unknown) => {
+        logger.error({ err: error, url: req.url }, "longpoll request failed");
+        answerStatus(res, 500);
+      });
+      return true;
+    },
+    handleUpgrade(req, socket, head) {
+      const route = routeRequest(routes, req.url);
+      if (!route) return false;
+      socket.on("error", (error) => logger.debug({ err: error }, "upgrade socket error"));
+      if (route.kind !== "websocket") {
+        refuseUpgrade(socket, 400);
+        return true;
+      }
+      upgrade(req, socket, head, route.query).catch((error: unknown) => {
+        logger.error({ err: error, url: req.url }, "websocket upgrade failed");
+        refuseUpgrade(socket, 500);
+      });
+      return true;
+    },
+    stopAccepting() {
+      accepting = false;
+    },
+    connectionCount() {
+      return { ...counts };
+    },
+    async close() {
+      accepting = false;
+      for (const connection of [...connections.values()]) connection.close(CloseCode.GOING_AWAY, "server shutdown");
+      engine.close();
+    },
+  };
+}
