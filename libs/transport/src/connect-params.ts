@@ -1,17 +1,33 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { TransportKind } from "./types.ts";
 
 /** phoenix.js ≥1.8 carries `authToken` as a WebSocket subprotocol next to `phoenix`: `base64url.bearer.phx.<base64 of the token>`. */
 const AUTH_TOKEN_SUBPROTOCOL_PREFIX = "base64url.bearer.phx.";
 /** ...and over LongPoll as this header, in clear. */
 const AUTH_TOKEN_HEADER = "x-phoenix-authtoken";
-/** Query keys that belong to the transport, not to the application's connect params. */
-const TRANSPORT_QUERY_KEYS = new Set(["vsn", "token", "transport", "EIO", "sid"]);
+/** The serializer version: the transport's business, not the application's. */
+const VSN_KEY = "vsn";
+/**
+ * phoenix.js LongPoll appends its session token as `token` after the socket params (`null` before
+ * it has one), so a `token` connect param arrives first and the session token last.
+ */
+const LONGPOLL_TOKEN_KEY = "token";
 
-/** Connect params as Phoenix hands them to connect/3: the query string minus transport keys, plus `authToken` when the client sent one. */
-export function connectParams(query: URLSearchParams, headers: IncomingHttpHeaders): Record<string, string> {
+/** The LongPoll session token of a request: the last `token` value (see LONGPOLL_TOKEN_KEY). */
+export function longPollToken(query: URLSearchParams): string | undefined {
+  return query.getAll(LONGPOLL_TOKEN_KEY).at(-1);
+}
+
+/** Connect params as Phoenix hands them to connect/3: the query string minus vsn (and the LongPoll session token), plus `authToken` when the client sent one. */
+export function connectParams(query: URLSearchParams, headers: IncomingHttpHeaders, kind: TransportKind): Record<string, string> {
   const params: Record<string, string> = {};
   for (const [key, value] of query) {
-    if (!TRANSPORT_QUERY_KEYS.has(key)) params[key] = value;
+    if (key !== VSN_KEY) params[key] = value;
+  }
+  if (kind === "longpoll") {
+    const tokens = query.getAll(LONGPOLL_TOKEN_KEY);
+    if (tokens.length > 1) params[LONGPOLL_TOKEN_KEY] = tokens[0]!;
+    else delete params[LONGPOLL_TOKEN_KEY];
   }
   const authToken = authTokenFromSubprotocols(headers["sec-websocket-protocol"]) ?? singleHeader(headers[AUTH_TOKEN_HEADER]);
   if (authToken !== undefined) params.authToken = authToken;

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import { longPollToken } from "./connect-params.ts";
 import { answerStatus } from "./http-answers.ts";
 import { writeAnswer } from "./longpoll-answer.ts";
 import { parseBatch } from "./longpoll-batch.ts";
@@ -40,7 +41,7 @@ export interface LongPollEndpointDeps {
 export function longPollEndpoint(deps: LongPollEndpointDeps) {
   const sessionFor = (req: IncomingMessage, query: URLSearchParams): PhoenixLongPollTransport | undefined => {
     const header = req.headers[TOKEN_HEADER];
-    const token = query.get("token") ?? (Array.isArray(header) ? header[0] : header);
+    const token = longPollToken(query) ?? (Array.isArray(header) ? header[0] : header);
     const ref = token ? deps.tokens.verify(token) : undefined;
     // A session owned by another node is unknown here until a relay routes it (the token names the owner).
     return ref && ref.nodeId === deps.nodeId ? deps.session(ref.sessionId) : undefined;

@@ -18,5 +18,5 @@ export interface Negotiated {
 export function negotiate(kind: TransportKind, query: URLSearchParams, req: IncomingMessage): Negotiated | undefined {
   const serializer = serializerForVsn(query.get("vsn") ?? undefined, { binary: kind === "websocket" });
   if (!serializer) return undefined;
-  return { serializer, binaryFrames: serializer.vsn === "2.0.0", params: connectParams(query, req.headers) };
+  return { serializer, binaryFrames: serializer.vsn === "2.0.0", params: connectParams(query, req.headers, kind) };
 }

@@ -40,7 +40,9 @@ type EngineRequest = IncomingMessage & { _query?: Record<string, string> };
 export function createTransportServer(options: TransportOptions): TransportServer {
   const { logger } = options;
   const engine = new Server({
-    transports: [WEBSOCKET_TRANSPORT, LONGPOLL_TRANSPORT] as unknown as ("websocket" | "polling")[],
+    // "websocket" only makes engine.io build its ws server (init() checks for that name); every
+    // request reaches engine.io through our request step, which names one of our transports.
+    transports: ["websocket", WEBSOCKET_TRANSPORT, LONGPOLL_TRANSPORT] as unknown as ("websocket" | "polling")[],
     maxHttpBufferSize: options.maxFrameBytes,
     pingInterval: ENGINE_PING_INTERVAL_MS,
     pingTimeout: ENGINE_PING_TIMEOUT_MS,

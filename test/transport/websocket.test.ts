@@ -1,0 +1,226 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import WebSocket from "ws";
+import { CloseCode } from "@switchboard/protocol";
+import { ALLOWED_ORIGIN, startHarness, within } from "./harness.ts";
+import type { Harness } from "./harness.ts";
+
+type Opened = { ws: WebSocket } | { status: number };
+
+/** Opens a raw WebSocket; resolves with the HTTP status when the upgrade is refused. */
+function open(url: string, options: { protocols?: string[]; origin?: string } = {}): Promise<Opened> {
+  return within(
+    new Promise<Opened>((resolve, reject) => {
+      const ws = new WebSocket(url, options.protocols ?? [], options.origin ? { origin: options.origin } : {});
+      ws.once("open", () => resolve({ ws }));
+      ws.once("unexpected-response", (_req, res) => {
+        resolve({ status: res.statusCode ?? 0 });
+        res.resume();
+      });
+      ws.once("error", reject);
+    }),
+    2_000,
+    `open ${url}`,
+  );
+}
+
+async function connect(url: string, options?: { protocols?: string[]; origin?: string }): Promise<WebSocket> {
+  const opened = await open(url, options);
+  if (!("ws" in opened)) throw new Error(`upgrade refused with HTTP ${opened.status}`);
+  return opened.ws;
+}
+
+function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> {
+  return within(new Promise((resolve) => ws.once("message", (data: Buffer, isBinary: boolean) => resolve({ data, isBinary }))), 2_000, "next message");
+}
+
+function closeOf(ws: WebSocket, ms = 2_000): Promise<{ code: number; reason: string }> {
+  return within(new Promise((resolve) => ws.once("close", (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() }))), ms, "client close");
+}
+
+describe("WebSocket transport", () => {
+  let harness: Harness;
+  const clients: WebSocket[] = [];
+  const track = (ws: WebSocket) => (clients.push(ws), ws);
+  before(async () => {
+    harness = await startHarness({
+      authorize: ({ params }) => params.deny !== "yes",
+    });
+  });
+  after(async () => {
+    for (const ws of clients) ws.terminate();
+    await harness.stop();
+  });
+
+  test("vsn negotiation: absent → V1, 1.x → V1, 2.x → V2 with binary, anything else → HTTP 403", async () => {
+    const expected: Array<[string, string]> = [
+      ["", "v1"],
+      ["?vsn=1.0.0", "v1"],
+      ["?vsn=2.0.0", "v2"],
+    ];
+    for (const [query, format] of expected) {
+      const before = harness.connections.length;
+      track(await connect(`${harness.wsUrl}/socket/websocket${query}`));
+      const seen = await harness.connection(before);
+      assert.equal(seen.connection.serializer.format, format, `serializer for "${query}"`);
+      assert.equal(seen.connection.transport, "websocket");
+    }
+    for (const vsn of ["3.0.0", "2", "banana", ""]) {
+      assert.deepEqual(await open(`${harness.wsUrl}/socket/websocket?vsn=${vsn}`), { status: 403 }, `vsn=${vsn}`);
+    }
+  });
+
+  test("mount paths: /socket/websocket, tangram's bare /websocket and /websocket/websocket; others are not ours", async () => {
+    for (const path of ["/socket/websocket", "/websocket", "/websocket/websocket", "/socket/websocket/"]) {
+      const ws = track(await connect(`${harness.wsUrl}${path}?vsn=2.0.0`));
+      ws.send("ping " + path);
+      assert.equal((await nextMessage(ws)).data.toString(), "ping " + path);
+    }
+    assert.deepEqual(await open(`${harness.wsUrl}/elsewhere/websocket?vsn=2.0.0`), { status: 404 });
+    assert.deepEqual(await open(`${harness.wsUrl}/socket/longpoll?vsn=2.0.0`), { status: 400 }, "an upgrade on the LongPoll path");
+    const plain = await fetch(`${harness.url}/socket/websocket?vsn=2.0.0`);
+    assert.equal(plain.status, 400, "a plain GET on the WebSocket path");
+  });
+
+  test("Origin: allowed or absent → upgrade; any other → HTTP 403", async () => {
+    track(await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`, { origin: ALLOWED_ORIGIN }));
+    assert.deepEqual(await open(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`, { origin: "http://evil.test" }), { status: 403 });
+  });
+
+  test("connect params: query minus vsn, subprotocol authToken decoded, `phoenix` echoed; authorize refusal → 403", async () => {
+    const token = "secret+/token?";
+    const protocol = "base64url.bearer.phx." + Buffer.from(token).toString("base64").replace(/=/g, "");
+    const before = harness.connections.length;
+    const ws = track(await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0&userToken=abc&token=t1`, { protocols: ["phoenix", protocol] }));
+    assert.equal(ws.protocol, "phoenix");
+    const seen = await harness.connection(before);
+    assert.deepEqual({ ...seen.connection.params }, { userToken: "abc", token: "t1", authToken: token });
+    assert.equal(seen.connection.remoteAddress, "127.0.0.1");
+    assert.equal(seen.connection.headers.host, new URL(harness.url).host);
+    assert.deepEqual(await open(`${harness.wsUrl}/socket/websocket?vsn=2.0.0&deny=yes`), { status: 403 });
+  });
+
+  test("text and binary frames travel both ways unchanged; no engine.io packet reaches the client", async () => {
+    const before = harness.connections.length;
+    const ws = track(await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`));
+    const seen = await harness.connection(before);
+    const text = '[null,"1","phoenix","heartbeat",{}]';
+    ws.send(text);
+    const echoedText = await nextMessage(ws);
+    assert.equal(echoedText.isBinary, false, "the first message is our echo, not engine.io's open packet");
+    assert.equal(echoedText.data.toString(), text);
+    const bytes = Buffer.from([0, 1, 1, 7, 4, 0x31, 0x32, ...Buffer.from("phoenix"), ...Buffer.from("ping"), 0xff, 0x00]);
+    ws.send(bytes);
+    const echoedBinary = await nextMessage(ws);
+    assert.equal(echoedBinary.isBinary, true);
+    assert.deepEqual(Buffer.from(echoedBinary.data), bytes);
+    assert.equal(seen.frames[0], text);
+    assert.ok(Buffer.isBuffer(seen.frames[1]));
+    assert.deepEqual(seen.frames[1], bytes);
+  });
+
+  test("connection.close(code) sends that close code; 'close' fires once; connectionCount follows", async () => {
+    const before = harness.connections.length;
+    const ws = track(await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`));
+    const seen = await harness.connection(before);
+    const countBefore = harness.transport.connectionCount().websocket;
+    let closes = 0;
+    seen.connection.on("close", () => closes++);
+    const clientClosed = closeOf(ws);
+    seen.connection.close(CloseCode.SERVICE_RESTART, "draining");
+    seen.connection.close(CloseCode.GOING_AWAY, "again");
+    assert.deepEqual(await clientClosed, { code: 1012, reason: "draining" });
+    assert.deepEqual(await seen.closed, { code: 1012, reason: "draining" });
+    assert.equal(closes, 1);
+    assert.equal(harness.transport.connectionCount().websocket, countBefore - 1);
+  });
+
+  test("a client close reaches the server with the client's code", async () => {
+    const before = harness.connections.length;
+    const ws = track(await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`));
+    const seen = await harness.connection(before);
+    ws.close(4321, "bye");
+    assert.deepEqual(await within(seen.closed, 2_000, "server close"), { code: 4321, reason: "bye" });
+  });
+});
+
+describe("WebSocket limits", () => {
+  let harness: Harness;
+  const clients: WebSocket[] = [];
+  before(async () => {
+    harness = await startHarness({ idleTimeoutMs: 400, maxFrameBytes: 4096, sendQueueBytes: 256 * 1024 });
+  });
+  after(async () => {
+    for (const ws of clients) ws.terminate();
+    await harness.stop();
+  });
+
+  test("idle timeout: a silent client is closed with 1002, a talking one stays", async () => {
+    const silent = await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`);
+    const talking = await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`);
+    clients.push(silent, talking);
+    const started = Date.now();
+    const talker = setInterval(() => talking.send("hb"), 100);
+    try {
+      assert.equal((await closeOf(silent, 3_000)).code, CloseCode.IDLE_TIMEOUT);
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 350 && elapsed < 2_000, `closed after ${elapsed} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(talking.readyState, WebSocket.OPEN, "a client sending frames is not idle");
+    } finally {
+      clearInterval(talker);
+    }
+  });
+
+  test("a frame over maxFrameBytes closes with 1009, and the server keeps serving", async () => {
+    const before = harness.connections.length;
+    const ws = await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`);
+    clients.push(ws);
+    const seen = await harness.connection(before);
+    const closed = closeOf(ws);
+    ws.send(Buffer.alloc(4097, 0x61), { binary: false });
+    assert.equal((await closed).code, CloseCode.MESSAGE_TOO_BIG);
+    assert.equal((await within(seen.closed, 2_000, "server close")).code, CloseCode.MESSAGE_TOO_BIG);
+    const other = await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`);
+    clients.push(other);
+    other.send("x".repeat(4096));
+    assert.equal((await nextMessage(other)).data.length, 4096, "a frame of exactly the limit passes");
+  });
+
+  test("slow consumer: a client that stops reading is closed with SLOW_CONSUMER, memory stays bounded", async () => {
+    const before = harness.connections.length;
+    const ws = await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`);
+    clients.push(ws);
+    const seen = await harness.connection(before);
+    const rawSocket = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    rawSocket.pause();
+    const frame = "x".repeat(64 * 1024);
+    let written = 0;
+    let maxBuffered = 0;
+    const closed = within(seen.closed, 10_000, "slow consumer close");
+    let isClosed = false;
+    void closed.then(() => (isClosed = true), () => undefined);
+    // Kernel buffers absorb the first megabytes; write until the server gives up (bounded).
+    while (!isClosed && written < 4_000) {
+      seen.connection.write(frame);
+      written++;
+      maxBuffered = Math.max(maxBuffered, seen.connection.bufferedBytes);
+      if (written % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const result = await closed;
+    assert.equal(result.code, CloseCode.SLOW_CONSUMER);
+    assert.ok(maxBuffered <= 256 * 1024 + frame.length, `queue peaked at ${maxBuffered} bytes`);
+    const clientClosed = closeOf(ws, 5_000);
+    rawSocket.resume();
+    assert.equal((await clientClosed).code, CloseCode.SLOW_CONSUMER, "the client reads its way to the close frame");
+  });
+
+  test("stopAccepting: new upgrades get 503, open connections keep working", async () => {
+    const ws = await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`);
+    clients.push(ws);
+    harness.transport.stopAccepting();
+    assert.deepEqual(await open(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`), { status: 503 });
+    ws.send("still here");
+    assert.equal((await nextMessage(ws)).data.toString(), "still here");
+  });
+});
