@@ -1,7 +1,7 @@
 export { createTokenVerifier, MAX_TOKEN_BYTES } from "./verify.ts";
 export type { TokenClaims, TokenVerifier, TokenVerifierOptions, VerifyResult } from "./verify.ts";
-export { issueToken } from "./issue.ts";
-export type { IssueTokenOptions } from "./issue.ts";
+export { createTokenIssuer, issueToken } from "./issue.ts";
+export type { IssueTokenOptions, TokenIssuerOptions } from "./issue.ts";
 export { AuthErrorReason } from "./reasons.ts";
 export { ADMIN_TOPIC, channelAllowed, isAdminClaim, isChannelPattern } from "./channel-claim.ts";
 export type { ChannelClaim } from "./channel-claim.ts";

@@ -1,5 +1,5 @@
 import jwt from "jsonwebtoken";
-import type { HmacAlgorithm } from "./algorithms.ts";
+import { isHmacAlgorithm, type HmacAlgorithm } from "./algorithms.ts";
 import type { ChannelClaim } from "./channel-claim.ts";
 
 export interface IssueTokenOptions {
@@ -27,4 +27,25 @@ export function issueToken(options: IssueTokenOptions): string {
   if (options.audience !== undefined) claims.aud = options.audience;
   // jsonwebtoken keeps a given `iat` (and only invents one when absent), so the pinned clock holds.
   return jwt.sign(claims, options.secret, { algorithm: options.algorithm ?? "HS256" });
+}
+
+export interface TokenIssuerOptions {
+  readonly secret: string;
+  /** The verifier's allow-list: tokens are signed with its first entry, so they always pass it. */
+  readonly algorithms: readonly string[];
+  readonly ttlSeconds: number;
+  readonly issuer?: string;
+  readonly audience?: string;
+  readonly now?: () => number;
+}
+
+/**
+ * `issueToken` bound to the same options a `createTokenVerifier` gets (plus the TTL), so a node
+ * cannot mint tokens its own verifier refuses (another algorithm, a missing `iss`/`aud`).
+ */
+export function createTokenIssuer(options: TokenIssuerOptions): (claims: { id: string; channel: ChannelClaim }) => string {
+  const algorithm = options.algorithms.find(isHmacAlgorithm);
+  if (algorithm === undefined) throw new Error(`createTokenIssuer: no HMAC algorithm among ${options.algorithms.join(", ") || "none"}`);
+  const { secret, ttlSeconds, issuer, audience, now } = options;
+  return (claims) => issueToken({ ...claims, secret, ttlSeconds, algorithm, issuer, audience, now });
 }

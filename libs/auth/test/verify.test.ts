@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import jwt from "jsonwebtoken";
-import { AuthErrorReason, createTokenVerifier, issueToken, MAX_TOKEN_BYTES, type TokenVerifierOptions } from "@switchboard/auth";
+import { AuthErrorReason, createTokenIssuer, createTokenVerifier, issueToken, MAX_TOKEN_BYTES, type TokenVerifierOptions } from "@switchboard/auth";
 
 const SECRET = "verify-test-secret-0123456789abcdef";
 const NOW_MS = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -198,5 +198,29 @@ describe("hostile input", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("createTokenIssuer", () => {
+  test("a node's issuer and verifier built from the same options always agree", () => {
+    const shared = { secret: SECRET, algorithms: ["HS512", "HS256"], issuer: "switchboard", audience: "chat", now: clock };
+    const issue = createTokenIssuer({ ...shared, ttlSeconds: 600 });
+    const token = issue({ id: "alice", channel: "rooms:*" });
+    assert.equal(jwt.decode(token, { complete: true })?.header.alg, "HS512", "the first allowed algorithm");
+    const result = createTokenVerifier(shared).verifyForTopic(token, "rooms:a");
+    assert.ok(result.ok);
+    assert.deepEqual(
+      { id: result.claims.id, iss: result.claims.iss, aud: result.claims.aud, ttl: result.claims.exp - NOW },
+      { id: "alice", iss: "switchboard", aud: "chat", ttl: 600 },
+    );
+  });
+
+  test("a bare issueToken is refused by a verifier that expects iss/aud: the mistake createTokenIssuer prevents", () => {
+    const token = issueToken({ id: "alice", channel: "x", ttlSeconds: 60, secret: SECRET, now: clock });
+    assert.equal(reasonOf(token, { issuer: "switchboard" }), AuthErrorReason.ISSUER_MISMATCH);
+  });
+
+  test("no HMAC algorithm in the list is a programmer error", () => {
+    assert.throws(() => createTokenIssuer({ secret: SECRET, algorithms: ["none"], ttlSeconds: 60 }), /HMAC/);
   });
 });
