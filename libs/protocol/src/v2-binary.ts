@@ -35,19 +35,19 @@ export const SERVER_FRAME_FIELDS: Readonly<Record<number, number>> = {
  * longer than a length byte can say; the caller then falls back to a JSON frame.
  */
 export function encodeBinaryFrame(kind: number, fields: readonly string[], payload: Uint8Array): Buffer | undefined {
-  const lengths = fields.map((field) => Buffer.byteLength(field, "utf8"));
+  const lengths: number[] = [];
   let size = 1 + fields.length + payload.byteLength;
-  for (const length of lengths) {
+  for (const field of fields) {
+    const length = Buffer.byteLength(field, "utf8");
     if (length > MAX_BINARY_FIELD_BYTES) return undefined;
+    lengths.push(length);
     size += length;
   }
   const frame = Buffer.allocUnsafe(size);
   frame[0] = kind;
   let offset = 1;
   for (const length of lengths) frame[offset++] = length;
-  fields.forEach((field, index) => {
-    offset += frame.write(field, offset, lengths[index], "utf8");
-  });
+  for (let index = 0; index < fields.length; index++) offset += frame.write(fields[index]!, offset, lengths[index], "utf8");
   frame.set(payload, offset);
   return frame;
 }
