@@ -176,8 +176,9 @@ class ClusterNode implements Cluster {
     this.closed = true;
     this.redis.off("ready", this.endOutage);
     await this.registry.stop();
-    await this.adapter.close();
     this.namespace.sockets.clear();
+    // Closing the connection ends every subscription on it. The adapter's own close() would
+    // SUNSUBSCRIBE channel by channel first, and with Redis away that never completes.
     this.subscriber.disconnect();
   }
 

@@ -17,8 +17,8 @@ export interface RegistryOptions {
 /**
  * The node registry: each node keeps `<prefix>node:<id>` (its NodeInfo as JSON) alive with a
  * PX TTL and indexes its id in a sorted set, so listing needs no SCAN. A node whose key expired
- * is dead: whoever lists first removes it from the index. Every node compares the live set
- * with the one of its previous heartbeat and reports the ids that vanished as down.
+ * is dead: whoever lists first removes it from the index. Every node lists on each heartbeat,
+ * compares the live set with the one it listed before and reports the ids that vanished as down.
  */
 export class NodeRegistry {
   private readonly startedAt = Date.now();
@@ -52,6 +52,7 @@ export class NodeRegistry {
       else expired.push(id);
     });
     if (expired.length > 0) await redis.zrem(names.nodeIndex, ...expired);
+    this.noticeDownNodes(live, Date.now());
     return live;
   }
 
@@ -80,7 +81,7 @@ export class NodeRegistry {
       await redis.zadd(names.nodeIndex, now, nodeId);
       if (previous === null && this.registered) this.quietUntil = now + ttlMs;
       this.registered = true;
-      this.noticeDownNodes(await this.list(), now);
+      await this.list();
     } catch (error) {
       logger.warn({ err: error }, "node registry heartbeat failed");
     }

@@ -19,13 +19,16 @@ export interface TestNode {
 export interface NodeSettings {
   heartbeatMs?: number;
   nodeTtlMs?: number;
+  /** ioredis option, inherited by the cluster's subscription connection; default 20. */
+  maxRetriesPerRequest?: number;
 }
 
 export async function startNode(redisUrl: string, id: string, keyPrefix: string, settings: NodeSettings = {}): Promise<TestNode> {
-  const redis = new Redis(redisUrl, { lazyConnect: true });
+  const { maxRetriesPerRequest, ...clusterSettings } = settings;
+  const redis = new Redis(redisUrl, { lazyConnect: true, ...(maxRetriesPerRequest === undefined ? {} : { maxRetriesPerRequest }) });
   redis.on("error", () => undefined);
   await redis.connect();
-  const cluster = createCluster({ redis, nodeId: id, keyPrefix, logger: silentLogger, ...settings });
+  const cluster = createCluster({ redis, nodeId: id, keyPrefix, logger: silentLogger, ...clusterSettings });
   await waitFor(() => cluster.ready, 5_000, `${id} ready`);
   return { id, cluster, redis };
 }
