@@ -61,7 +61,10 @@ export class TimeChart {
           ...names.map((name, index) => ({
             label: name,
             stroke: PALETTE[index % PALETTE.length],
+            // The first series is the cluster total: dashed, so a single node's line under it still shows.
             width: index === 0 ? 2 : 1.5,
+            ...(index === 0 ? { dash: [6, 4] } : {}),
+            points: { show: false },
             spanGaps: false,
             value: (_: uPlot, value: number | null) => (value === null ? "–" : `${round(value)} ${unit}`),
           })),

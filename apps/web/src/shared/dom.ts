@@ -16,5 +16,5 @@ export function element<K extends keyof HTMLElementTagNameMap>(tag: K, className
 }
 
 export function formatTime(at: Date): string {
-  return at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 }
