@@ -45,6 +45,8 @@ export function pushResult(push: PhxPush): Promise<{ status: string; response: u
   });
 }
 
+const GATEWAY_ENV = { BRIDGE_PATTERNS: "bridge:*" };
+
 export function runClientScenario(label: string, phoenix: PhoenixModule): void {
   for (const transport of ["websocket", "longpoll"] as const) {
     describe(`${label} over ${transport}`, () => {
@@ -54,7 +56,8 @@ export function runClientScenario(label: string, phoenix: PhoenixModule): void {
 
       before(async () => {
         redis = await startRedis();
-        gateway = await startGateway({ redisUrl: redis.url });
+        // Topics outside rooms:* must stay unmatched for the refusal checks below.
+        gateway = await startGateway({ redisUrl: redis.url, env: GATEWAY_ENV });
       });
       after(async () => {
         for (const socket of sockets) socket.disconnect();
@@ -93,10 +96,12 @@ export function runClientScenario(label: string, phoenix: PhoenixModule): void {
       test("echo, broadcast, broadcast_from and presence between two clients", async () => {
         const a = connect();
         const b = connect();
-        const { channel: ca } = await joined(a, "rooms:chat", { user: "ann" });
+        // Presence binds to the channel before the join, as apps do, so presence_state is not missed.
+        const ca = a.channel("rooms:chat", { user: "ann" });
         const presenceA = new phoenix.Presence(ca);
         let usersSeenByA: string[] = [];
         presenceA.onSync(() => (usersSeenByA = presenceA.list((key) => key).sort()));
+        assert.equal((await pushResult(ca.join())).status, "ok");
         const { channel: cb } = await joined(b, "rooms:chat", { user: "bob" });
         await eventually(() => usersSeenByA.join() === "ann,bob", `ann's Presence lists ann and bob (has ${usersSeenByA})`);
 
@@ -146,7 +151,7 @@ export function runClientScenario(label: string, phoenix: PhoenixModule): void {
         socket.onOpen(() => opens++);
         gateway.kill("SIGKILL");
         await gateway.exited;
-        gateway = await startGateway({ redisUrl: redis.url, port: gateway.port, nodeId: gateway.nodeId });
+        gateway = await startGateway({ redisUrl: redis.url, port: gateway.port, nodeId: gateway.nodeId, env: GATEWAY_ENV });
         await eventually(() => opens >= 1 && channel.state === "joined", "socket reopened and channel rejoined", 10_000);
         assert.deepEqual(await pushResult(channel.push("echo", { after: "restart" })), {
           status: "ok",
