@@ -21,7 +21,7 @@ function client(harness: Harness, vsn = "2.0.0") {
   return {
     endpoint,
     get: async (token?: string, headers: Record<string, string> = {}) => json(await fetch(endpoint(token), { headers })),
-    post: async (token: string, body: string | Buffer, type = "application/json") =>
+    post: async (token: string, body: string, type = "application/json") =>
       json(await fetch(endpoint(token), { method: "POST", body, headers: { "content-type": type } })),
     /** Opens a session: the 410 answer and its token. */
     open: async () => {

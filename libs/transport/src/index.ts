@@ -1,4 +1,10 @@
-export { createTransportServer } from "./server.ts";
+import { createTransportServer as createServer } from "./server.ts";
+import type { TransportOptions, TransportServer } from "./types.ts";
+
+export function createTransportServer(options: TransportOptions): TransportServer {
+  return createServer(options);
+}
+
 export type { ConnectInfo, Connection, LongPollOptions, TransportKind, TransportOptions, TransportServer } from "./types.ts";
 export {
   DEFAULT_IDLE_TIMEOUT_MS,

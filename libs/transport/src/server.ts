@@ -37,15 +37,23 @@ class PhoenixWebSocketServer extends WebSocketServer {
 
 type EngineRequest = IncomingMessage & { _query?: Record<string, string> };
 
-export function createTransportServer(options: TransportOptions): TransportServer {
+/** engine.io's heartbeat between its Socket and our transports (see limits.ts); tests shorten it. */
+export interface EngineHeartbeat {
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+const ENGINE_HEARTBEAT: EngineHeartbeat = { intervalMs: ENGINE_PING_INTERVAL_MS, timeoutMs: ENGINE_PING_TIMEOUT_MS };
+
+export function createTransportServer(options: TransportOptions, heartbeat: EngineHeartbeat = ENGINE_HEARTBEAT): TransportServer {
   const { logger } = options;
   const engine = new Server({
     // "websocket" only makes engine.io build its ws server (init() checks for that name); every
     // request reaches engine.io through our request step, which names one of our transports.
     transports: ["websocket", WEBSOCKET_TRANSPORT, LONGPOLL_TRANSPORT] as unknown as ("websocket" | "polling")[],
     maxHttpBufferSize: options.maxFrameBytes,
-    pingInterval: ENGINE_PING_INTERVAL_MS,
-    pingTimeout: ENGINE_PING_TIMEOUT_MS,
+    pingInterval: heartbeat.intervalMs,
+    pingTimeout: heartbeat.timeoutMs,
     allowUpgrades: false,
     perMessageDeflate: false,
     httpCompression: false,

@@ -38,8 +38,10 @@ export function sessionTokens(secret: string): SessionTokens {
       const parts = token.split(SEPARATOR);
       if (parts.length !== 5 || parts[0] !== TOKEN_VERSION) return undefined;
       const [, encodedNode, sessionId, issuedAt, mac] = parts as [string, string, string, string, string];
-      const expected = sign(parts.slice(0, 4).join(SEPARATOR));
-      const given = Buffer.from(mac, "base64url");
+      // Compared as text: base64url decoding ignores the last character's spare bits, so comparing
+      // decoded bytes would accept several spellings of one MAC.
+      const expected = Buffer.from(sign(parts.slice(0, 4).join(SEPARATOR)).toString("base64url"));
+      const given = Buffer.from(mac);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
       return { nodeId: Buffer.from(encodedNode, "base64url").toString("utf8"), sessionId, issuedAt: parseInt(issuedAt, 36) };
     },
