@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { envelopeOf, packetOf, type Envelope } from "../src/envelope.ts";
+import { mergeTopicCounts } from "../src/topics.ts";
+
+describe("envelopes between nodes", () => {
+  const envelopes: Envelope[] = [
+    { kind: "broadcast", broadcast: { topic: "rooms:a", event: "msg", payload: { text: "hi", n: [1, null] } } },
+    { kind: "push", message: { joinRef: "1", ref: null, topic: "rooms:a", event: "note", payload: {} } },
+    { kind: "reply", reply: { joinRef: null, ref: "9", topic: "rooms:a", status: "error", response: { reason: "x" } } },
+  ];
+
+  it("survive the JSON trip the adapter gives them", () => {
+    for (const envelope of envelopes) {
+      assert.deepEqual(envelopeOf(JSON.parse(JSON.stringify(packetOf(envelope)))), envelope);
+    }
+  });
+
+  it("turn msgpack's ArrayBuffer bytes back into a Uint8Array", () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    const decoded = envelopeOf({ type: 2, data: ["b", "t", "e", bytes.buffer] });
+    assert.ok(decoded?.kind === "broadcast");
+    assert.ok(decoded.broadcast.payload instanceof Uint8Array);
+    assert.deepEqual([...decoded.broadcast.payload], [1, 2, 3]);
+  });
+
+  it("refuse shapes this version does not know", () => {
+    for (const packet of [
+      null,
+      "b",
+      { data: "b" },
+      { data: ["x", "t", "e", 1] },
+      { data: ["b", "", "e", 1] },
+      { data: ["b", "t", 7, 1] },
+      { data: ["p", 1, null, "t", "e", {}] },
+      { data: ["r", null, null, "t", "maybe", {}] },
+      { data: ["p", null, null, "t", "e"] },
+    ]) {
+      assert.equal(envelopeOf(packet), undefined, JSON.stringify(packet));
+    }
+  });
+});
+
+describe("cluster-wide topic counts", () => {
+  it("add up per topic over nodes, sorted, skipping answers of unknown shape", () => {
+    const merged = mergeTopicCounts([
+      [{ topic: "b", members: 2 }, { topic: "a", members: 1 }],
+      [{ topic: "b", members: 3 }, { topic: 5, members: 1 }],
+      "garbage",
+      null,
+    ]);
+    assert.deepEqual(merged, [
+      { topic: "a", members: 1 },
+      { topic: "b", members: 5 },
+    ]);
+  });
+});
