@@ -1,8 +1,13 @@
+import { existsSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Config } from "@switchboard/config";
 import { createTokenEndpoint, issueToken } from "@switchboard/auth";
 import type { Metrics } from "../metrics.ts";
+import { createStaticHandler } from "./static.ts";
+
+/** Where `npm run build -w apps/web` puts the UI, relative to the repository root (npm start's cwd). */
+const DEFAULT_WEB_ROOT = "apps/web/dist";
 
 export interface RouteOptions {
   config: Config;
@@ -21,6 +26,9 @@ export function createHttpRoutes(options: RouteOptions): (req: IncomingMessage, 
     logger,
     issue: (claims) => issueToken({ ...claims, secret: config.jwtSecret, ttlSeconds: config.tokenTtlSeconds }),
   });
+
+  const webRoot = config.webRoot ?? (existsSync(DEFAULT_WEB_ROOT) ? DEFAULT_WEB_ROOT : undefined);
+  const staticFiles = webRoot ? createStaticHandler(webRoot) : undefined;
 
   return (req, res) => {
     const path = (req.url ?? "/").split("?", 1)[0];
@@ -50,6 +58,7 @@ export function createHttpRoutes(options: RouteOptions): (req: IncomingMessage, 
         });
         return;
       default:
+        if (staticFiles?.(req, res)) return;
         return json(res, 404, { error: { code: "not_found", message: `no route for ${path}` } });
     }
   };
