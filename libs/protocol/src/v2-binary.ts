@@ -88,6 +88,8 @@ export function refFromField(field: string): Ref {
   return field === "" ? null : field;
 }
 
+const REPLACEMENT_CHARACTER = "\uFFFD";
+
 export type BinaryFrameResult =
   | { ok: true; kind: number; fields: string[]; payload: Buffer }
   | { ok: false; error: DecodeError };
@@ -110,8 +112,12 @@ export function decodeBinaryFrame(bytes: Uint8Array, accepted: Readonly<Record<n
   for (let index = 0; index < fieldCount; index++) {
     const end = offset + frame[1 + index]!;
     if (end > frame.length) return decodeFailure("invalid_binary", `binary frame of kind ${kind} shorter than its field lengths`);
-    if (!isUtf8(frame.subarray(offset, end))) return decodeFailure("invalid_field", `binary frame field ${index + 1} is not UTF-8`);
-    fields.push(frame.toString("utf8", offset, end));
+    const field = frame.toString("utf8", offset, end);
+    // Invalid UTF-8 always decodes to U+FFFD, so only a field containing one needs the exact check.
+    if (field.includes(REPLACEMENT_CHARACTER) && !isUtf8(frame.subarray(offset, end))) {
+      return decodeFailure("invalid_field", `binary frame field ${index + 1} is not UTF-8`);
+    }
+    fields.push(field);
     offset = end;
   }
   return { ok: true, kind, fields, payload: frame.subarray(offset) };

@@ -114,8 +114,15 @@ describe("binary frames", () => {
 
   test("fields must be UTF-8, topic and event non-empty", () => {
     assertRefused(v2, hex("0000000101ff65"), "invalid_field");
+    assertRefused(v2, hex("0000000201ffbf65"), "invalid_field");
     assertRefused(v2, hex("000000000165"), "invalid_field");
     assertRefused(v2, hex("000000010074"), "invalid_field");
+  });
+
+  test("a genuine U+FFFD in a field is valid UTF-8", () => {
+    const result = v2.decode(hex("0000000301efbfbd65"));
+    assert.ok(result.ok);
+    assert.equal(result.message.topic, "\uFFFD");
   });
 
   test("a frame that ends after its fields has an empty payload", () => {
