@@ -10,8 +10,7 @@ export type BatchResult = { ok: true; frames: Frame[] } | { ok: false; status: 4
  * V2 a line that is not a JSON frame (V2 `[`, V1 `{`) is the base64 of a binary frame. Any other
  * content type is one frame (what older clients and the transcript's raw POSTs send).
  */
-export function parseBatch(body: Buffer, contentType: string | undefined, options: { binary: boolean; maxLines: number }): BatchResult {
-  const text = body.toString("utf8");
+export function parseBatch(text: string, contentType: string | undefined, options: { binary: boolean; maxLines: number }): BatchResult {
   if (!contentType?.toLowerCase().startsWith(NDJSON)) return { ok: true, frames: [text] };
   const lines = text.split(/\r?\n/).filter((line) => line.length > 0);
   if (lines.length > options.maxLines) return { ok: false, status: 413 };

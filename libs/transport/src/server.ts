@@ -10,6 +10,7 @@ import { EngineConnection } from "./connection.ts";
 import { answerStatus, refuseUpgrade } from "./http-answers.ts";
 import { ENGINE_PING_INTERVAL_MS, ENGINE_PING_TIMEOUT_MS } from "./limits.ts";
 import { longPollEndpoint } from "./longpoll-endpoint.ts";
+import { postToSession } from "./longpoll-session.ts";
 import { PhoenixLongPollTransport } from "./longpoll-transport.ts";
 import { negotiate } from "./negotiate.ts";
 import type { Negotiated } from "./negotiate.ts";
@@ -105,9 +106,10 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
   const handleLongPoll = longPollEndpoint({
     nodeId: options.nodeId,
     tokens,
+    windowMs: options.longPoll.windowMs,
+    relay: options.longPoll.relay,
     maxBodyBytes: options.maxFrameBytes,
     maxBatchLines: options.longPoll.maxBatchLines,
-    logger,
     checkOrigin: options.checkOrigin,
     accepting: () => accepting,
     session: (sessionId) => sessions.get(sessionId),
@@ -116,6 +118,19 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
       attachContext(req, contextFor(negotiated));
       (req as EngineRequest)._query = engineQuery(LONGPOLL_TRANSPORT);
       engine.handleRequest(req, res);
+    },
+  });
+
+  options.longPoll.relay?.serve({
+    poll(sessionId, respond) {
+      const session = sessions.get(sessionId);
+      if (session) return session.poll(respond);
+      respond({ status: 410 });
+      return () => undefined;
+    },
+    post(sessionId, body, contentType) {
+      const session = sessions.get(sessionId);
+      return session ? postToSession(session, body, contentType, options.longPoll.maxBatchLines) : { status: 410 };
     },
   });
 

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { Frame, Serializer } from "@switchboard/protocol";
+import type { LongPollRelay } from "./longpoll-relay.ts";
 
 export type TransportKind = "websocket" | "longpoll";
 
@@ -40,6 +41,8 @@ export interface LongPollOptions {
   sessionTimeoutMs: number;
   /** Most ndjson lines in one POST; more → `{"status":413}`. */
   maxBatchLines: number;
+  /** Carries requests for sessions owned by other nodes to their owner; without it such a token counts as unknown (410). */
+  relay?: LongPollRelay;
 }
 
 export interface TransportOptions {
