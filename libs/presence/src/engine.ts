@@ -123,6 +123,16 @@ export class PresenceEngine {
     return this.topics.size;
   }
 
+  /** Encoded size of every document held, own and replicated (a metric; costs a full encode). */
+  encodedStateBytes(): number {
+    let bytes = 0;
+    for (const docs of this.topics.values()) {
+      bytes += docs.owned?.encodedSize() ?? 0;
+      for (const replica of docs.replicas.values()) bytes += replica.encodedSize();
+    }
+    return bytes;
+  }
+
   /** Other incarnations this node has heard from: the ones whose liveness must be checked. */
   remoteIncarnations(): string[] {
     return [...this.peers.keys()];

@@ -81,6 +81,11 @@ export class OwnedDoc {
     return { full: false, sync: encoding.toUint8Array(encoder) };
   }
 
+  /** Bytes of the encoded document: what a full state costs on the wire and, roughly, in memory. */
+  encodedSize(): number {
+    return Y.encodeStateAsUpdate(this.doc).byteLength;
+  }
+
   /** Sync step 2 answering a replica's state vector (a diff), or the full state without one. */
   syncStep2(stateVector?: Uint8Array): Uint8Array {
     const encoder = encoding.createEncoder();

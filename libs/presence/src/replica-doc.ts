@@ -43,6 +43,10 @@ export class ReplicaDoc {
     return entries;
   }
 
+  encodedSize(): number {
+    return Y.encodeStateAsUpdate(this.doc).byteLength;
+  }
+
   stateVector(): Uint8Array {
     return Y.encodeStateVector(this.doc);
   }

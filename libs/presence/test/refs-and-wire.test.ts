@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { createRefGenerator } from "../src/phx-ref.ts";
+import { decodeMessage, encodeMessage, type Message } from "../src/wire.ts";
+
+describe("phx_ref", () => {
+  it("is unique across generators (nodes, restarts) and shaped like Phoenix's", () => {
+    const seen = new Set<string>();
+    for (let generator = 0; generator < 20; generator += 1) {
+      const next = createRefGenerator();
+      for (let index = 0; index < 5_000; index += 1) {
+        const ref = next();
+        assert.match(ref, /^[A-Za-z0-9_-]{16}$/);
+        assert.ok(!seen.has(ref), `duplicate phx_ref ${ref}`);
+        seen.add(ref);
+      }
+    }
+  });
+});
+
+describe("presence wire format", () => {
+  const bytes = fc.uint8Array({ maxLength: 64 });
+  const plain = { noNullPrototype: true } as const;
+  const item = fc.record({ topic: fc.string(), generation: fc.nat(), full: fc.boolean(), sync: bytes }, plain);
+  const message: fc.Arbitrary<Message> = fc.oneof(
+    fc.record({ kind: fc.constant("changes" as const), items: fc.array(item, { maxLength: 4 }) }, plain),
+    fc.record({ kind: fc.constant("snapshot" as const), for: fc.string(), items: fc.array(item, { maxLength: 4 }) }, plain),
+    fc.record(
+      {
+        kind: fc.constant("sync-request" as const),
+      target: fc.string(),
+      wants: fc.array(fc.record({ owner: fc.string(), topic: fc.string(), generation: fc.nat(), stateVector: bytes }, plain), { maxLength: 4 }),
+      },
+      plain,
+    ),
+    fc.record({ kind: fc.constant("heartbeat" as const) }, plain),
+    fc.record({ kind: fc.constant("bye" as const) }, plain),
+  ).chain((body) => fc.record({ from: fc.string({ minLength: 1 }), seq: fc.nat() }, plain).map((stamp) => ({ ...body, ...stamp }) as Message));
+
+  it("round-trips every message kind", () => {
+    fc.assert(
+      fc.property(message, (original) => {
+        const decoded = decodeMessage(encodeMessage(original));
+        assert.ok(decoded.ok);
+        assert.deepEqual(decoded.message, original);
+      }),
+    );
+  });
+
+  it("reports, never throws, on arbitrary or truncated bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (garbage) => {
+        const decoded = decodeMessage(garbage);
+        if (!decoded.ok) assert.equal(typeof decoded.reason, "string");
+      }),
+    );
+    fc.assert(
+      fc.property(message, fc.nat(), (original, cut) => {
+        const encoded = encodeMessage(original);
+        const truncated = encoded.subarray(0, cut % encoded.length);
+        assert.equal(decodeMessage(truncated).ok, false);
+      }),
+    );
+  });
+});
