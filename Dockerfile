@@ -10,7 +10,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 # Manifests first, so source edits do not invalidate the npm layer.
-COPY --parents package.json package-lock.json libs/*/package.json apps/*/package.json ./
+COPY --parents package.json package-lock.json libs/*/package.json apps/*/package.json tools/package.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY . .
 RUN node scripts/bundle.mjs && npm run build --workspace @switchboard/web
@@ -18,7 +18,7 @@ RUN node scripts/bundle.mjs && npm run build --workspace @switchboard/web
 # Only what the bundles import at run time: `dependencies` of the root and the workspaces.
 FROM ${NODE_IMAGE} AS production-deps
 WORKDIR /app
-COPY --parents package.json package-lock.json libs/*/package.json apps/*/package.json ./
+COPY --parents package.json package-lock.json libs/*/package.json apps/*/package.json tools/package.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
