@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { v1, v2 } from "@switchboard/protocol";
 import { startRedis, type RedisProcess } from "../support/redis.ts";
 import {
   fakeMember,
@@ -7,7 +8,8 @@ import {
   settled,
   startNode,
   stopNode,
-  testSerializer,
+  counting,
+  eventsOf,
   uniquePrefix,
   waitFor,
   type FakeMember,
@@ -47,13 +49,13 @@ describe("cluster fan-out across three in-process nodes", () => {
   it("delivers every broadcast to every member on every node exactly once, in order per publisher", async () => {
     await freshNodes();
     const topic = "rooms:lobby";
-    const v2 = testSerializer("v2");
+    const countingV2 = counting(v2);
     const members = [
-      join(a, fakeMember("a1", v2), topic),
-      join(a, fakeMember("a2", v2), topic),
-      join(b, fakeMember("b1", v2), topic),
-      join(c, fakeMember("c1", v2), topic),
-      join(c, fakeMember("c2", v2), topic),
+      join(a, fakeMember("a1", countingV2), topic),
+      join(a, fakeMember("a2", countingV2), topic),
+      join(b, fakeMember("b1", countingV2), topic),
+      join(c, fakeMember("c1", countingV2), topic),
+      join(c, fakeMember("c2", countingV2), topic),
     ];
     await settled(nodes);
 
@@ -80,7 +82,7 @@ describe("cluster fan-out across three in-process nodes", () => {
   it("broadcast_from skips only the sender, also for members on other nodes", async () => {
     await freshNodes();
     const topic = "rooms:from";
-    const serializer = testSerializer("v2");
+    const serializer = counting(v2);
     const sender = join(a, fakeMember("sender", serializer), topic);
     const others = [
       join(a, fakeMember("a-other", serializer), topic),
@@ -102,27 +104,26 @@ describe("cluster fan-out across three in-process nodes", () => {
 
   it("push and reply reach exactly one member on another node, encoded in its format", async () => {
     await freshNodes();
-    const v1 = testSerializer("v1");
-    const v2 = testSerializer("v2");
-    const target = fakeMember("target", v1);
-    const bystander = fakeMember("bystander", v2);
+    const countingV1 = counting(v1);
+    const countingV2 = counting(v2);
+    const target = fakeMember("target", countingV1);
+    const bystander = fakeMember("bystander", countingV2);
     b.cluster.add(target);
     b.cluster.add(bystander);
-    const local = fakeMember("local", v2);
+    const local = fakeMember("local", countingV2);
     a.cluster.add(local);
     await settled(nodes);
 
-    const pushed = await a.cluster.push("target", { joinRef: "3", ref: null, topic: "t:x", event: "note", payload: { n: 1 } });
-    const replied = await c.cluster.reply("target", { joinRef: "3", ref: "7", topic: "t:x", status: "ok", response: { done: true } });
+    const pushed_ = { joinRef: "3", ref: null, topic: "t:x", event: "note", payload: { n: 1 } };
+    const replied_ = { joinRef: "3", ref: "7", topic: "t:x", status: "ok" as const, response: { done: true } };
+    const pushed = await a.cluster.push("target", pushed_);
+    const replied = await c.cluster.reply("target", replied_);
     assert.equal(pushed, true);
     assert.equal(replied, true);
     await waitFor(() => target.frames.length === 2, WAIT_MS, "push and reply");
-    assert.deepEqual(target.texts(), [
-      ["v1", "3", null, "t:x", "note", { n: 1 }],
-      ["v1", "3", "7", "t:x", "phx_reply", { status: "ok", response: { done: true } }],
-    ]);
-    assert.equal(v1.calls.push, 1);
-    assert.equal(v1.calls.reply, 1);
+    assert.deepEqual(target.frames, [v1.encodePush(pushed_), v1.encodeReply(replied_)]);
+    assert.equal(countingV1.calls.push, 1);
+    assert.equal(countingV1.calls.reply, 1);
 
     assert.equal(await a.cluster.push("local", { joinRef: null, ref: null, topic: "t:y", event: "hi", payload: {} }), true);
     assert.equal(local.frames.length, 1, "a local push is written at once");
@@ -136,17 +137,17 @@ describe("cluster fan-out across three in-process nodes", () => {
   it("encodes a broadcast once per wire format per node and writes the same Frame object", async () => {
     await freshNodes();
     const topic = "rooms:encode";
-    const v2 = testSerializer("v2");
-    const v1 = testSerializer("v1");
-    const onB = [fakeMember("b1", v2), fakeMember("b2", v2), fakeMember("b3", v2), fakeMember("b4", v1)].map((m) => join(b, m, topic));
-    const onA = [fakeMember("a1", v2), fakeMember("a2", v2)].map((m) => join(a, m, topic));
+    const countingV2 = counting(v2);
+    const countingV1 = counting(v1);
+    const onB = [fakeMember("b1", countingV2), fakeMember("b2", countingV2), fakeMember("b3", countingV2), fakeMember("b4", countingV1)].map((m) => join(b, m, topic));
+    const onA = [fakeMember("a1", countingV2), fakeMember("a2", countingV2)].map((m) => join(a, m, topic));
     await settled(nodes);
 
     await a.cluster.broadcast({ topic, event: "once", payload: { big: "x".repeat(1000) } });
     await waitFor(() => onB.every((m) => m.frames.length === 1), WAIT_MS, "delivery on b");
     // Node a: one encode for its two v2 members; node b: one for v2, one for v1.
-    assert.deepEqual(v2.calls.broadcast, 2);
-    assert.deepEqual(v1.calls.broadcast, 1);
+    assert.deepEqual(countingV2.calls.broadcast, 2);
+    assert.deepEqual(countingV1.calls.broadcast, 1);
     assert.equal(onB[0]!.frames[0], onB[1]!.frames[0]);
     assert.equal(onB[1]!.frames[0], onB[2]!.frames[0]);
     assert.equal(onA[0]!.frames[0], onA[1]!.frames[0]);
@@ -156,7 +157,7 @@ describe("cluster fan-out across three in-process nodes", () => {
   it("a node with no members of a topic receives no traffic for it, topic lengths 18 and 20 included", async () => {
     await freshNodes();
     const topics = ["rooms:lobby", "x".repeat(18), "y".repeat(20)];
-    const serializer = testSerializer("v2");
+    const serializer = counting(v2);
     const members = topics.flatMap((topic, index) => [
       join(a, fakeMember(`a${index}`, serializer), topic),
       join(b, fakeMember(`b${index}`, serializer), topic),
@@ -176,7 +177,7 @@ describe("cluster fan-out across three in-process nodes", () => {
   it("stops traffic to a node once its last member leaves the topic", async () => {
     await freshNodes();
     const topic = "rooms:leave";
-    const serializer = testSerializer("v2");
+    const serializer = counting(v2);
     join(a, fakeMember("a1", serializer), topic);
     const leaving = join(b, fakeMember("b1", serializer), topic);
     const other = join(b, fakeMember("b2", serializer), "rooms:other");
@@ -200,29 +201,30 @@ describe("cluster fan-out across three in-process nodes", () => {
     assert.equal(other.frames.length, 0);
   });
 
-  it("carries binary payloads between nodes as bytes", async () => {
+  it("carries binary payloads between nodes as bytes, for binary and text formats alike", async () => {
     await freshNodes();
     const topic = "rooms:bytes";
-    const serializer = testSerializer("v2");
-    const receiver = join(b, fakeMember("b1", serializer), topic);
-    const pushTarget = fakeMember("c1", serializer);
+    const binaryMember = join(b, fakeMember("b1", counting(v2)), topic);
+    const textMember = join(b, fakeMember("b2", counting(v1)), topic);
+    const pushTarget = fakeMember("c1", counting(v2));
     c.cluster.add(pushTarget);
     await settled(nodes);
     const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+    const push = { joinRef: "1", ref: null, topic, event: "bin", payload: bytes };
 
     await a.cluster.broadcast({ topic, event: "bin", payload: bytes });
-    assert.equal(await a.cluster.push("c1", { joinRef: "1", ref: null, topic, event: "bin", payload: bytes }), true);
-    await waitFor(() => receiver.frames.length === 1 && pushTarget.frames.length === 1, WAIT_MS, "binary frames");
-    for (const frame of [receiver.frames[0], pushTarget.frames[0]]) {
-      assert.ok(Buffer.isBuffer(frame), "encoded as a binary frame, so the payload arrived as bytes");
-      assert.deepEqual([...frame.subarray(frame.indexOf(10) + 1)], [...bytes]);
-    }
+    assert.equal(await a.cluster.push("c1", push), true);
+    await waitFor(() => [binaryMember, textMember, pushTarget].every((m) => m.frames.length === 1), WAIT_MS, "frames");
+    assert.deepEqual(binaryMember.frames[0], v2.encodeBroadcast({ topic, event: "bin", payload: bytes }));
+    assert.ok(Buffer.isBuffer(binaryMember.frames[0]), "a V2 binary frame");
+    assert.deepEqual(textMember.frames[0], v1.encodeBroadcast({ topic, event: "bin", payload: bytes }));
+    assert.deepEqual(pushTarget.frames[0], v2.encodePush(push));
   });
 
   it("lets a member intercept a broadcast (handle_out) without keeping it from the others", async () => {
     await freshNodes();
     const topic = "rooms:intercept";
-    const serializer = testSerializer("v2");
+    const serializer = counting(v2);
     const seen: string[] = [];
     const interceptor = join(b, fakeMember("b1", serializer, (broadcast) => seen.push(broadcast.event) > 0 && broadcast.event === "secret"), topic);
     const plain = join(b, fakeMember("b2", serializer), topic);
@@ -232,13 +234,13 @@ describe("cluster fan-out across three in-process nodes", () => {
     await a.cluster.broadcast({ topic, event: "open", payload: {} });
     await waitFor(() => plain.frames.length === 2, WAIT_MS, "plain member");
     assert.deepEqual(seen, ["secret", "open"]);
-    assert.deepEqual(interceptor.texts().map((frame) => frame[4]), ["open"]);
+    assert.deepEqual(eventsOf(interceptor), ["open"]);
   });
 
   it("localBroadcast reaches this node's members only", async () => {
     await freshNodes();
     const topic = "rooms:local";
-    const serializer = testSerializer("v2");
+    const serializer = counting(v2);
     const here = join(a, fakeMember("a1", serializer), topic);
     const sender = join(a, fakeMember("a2", serializer), topic);
     const there = join(b, fakeMember("b1", serializer), topic);
@@ -251,12 +253,12 @@ describe("cluster fan-out across three in-process nodes", () => {
     assert.equal(a.cluster.stats.published, published);
     await a.cluster.broadcast({ topic, event: "fence", payload: {} });
     await waitFor(() => there.frames.length === 1, WAIT_MS, "fence");
-    assert.deepEqual(there.texts().map((frame) => frame[4]), ["fence"]);
+    assert.deepEqual(eventsOf(there), ["fence"]);
   });
 
   it("counts members per topic on this node and across the cluster", async () => {
     await freshNodes();
-    const serializer = testSerializer("v2");
+    const serializer = counting(v2);
     join(a, fakeMember("a1", serializer), "rooms:one");
     join(a, fakeMember("a2", serializer), "rooms:one");
     join(b, fakeMember("b1", serializer), "rooms:one");

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { v1, v2 } from "@switchboard/protocol";
 import { startRedis, type RedisProcess } from "../support/redis.ts";
 import {
   fakeMember,
@@ -8,7 +9,7 @@ import {
   sleep,
   startNode,
   stopNode,
-  testSerializer,
+  counting,
   uniquePrefix,
   waitFor,
   type TestNode,
@@ -38,7 +39,7 @@ describe("Redis restarted under a running cluster", () => {
     const prefix = uniquePrefix();
     nodes.push(...await Promise.all(["a", "b"].map((id) => startNode(redis.url, id, prefix, { heartbeatMs: 100, nodeTtlMs: 1_000 }))));
     const [a, b] = nodes.slice(-2) as [TestNode, TestNode];
-    const serializer = testSerializer("v2");
+    const serializer = counting(v2);
     const topic = "rooms:restart";
     const local = fakeMember("a1", serializer);
     const remote = fakeMember("b1", serializer);
@@ -102,7 +103,7 @@ describe("Redis restarted under a running cluster", () => {
     // No retries: ioredis rejects commands queued while disconnected at the first failed reconnect.
     nodes.push(...await Promise.all(["c", "d"].map((id) => startNode(redis.url, id, prefix, { maxRetriesPerRequest: 0 }))));
     const [c, d] = nodes.slice(-2) as [TestNode, TestNode];
-    const serializer = testSerializer("v2");
+    const serializer = counting(v2);
     const restarted = redis.restart(OUTAGE_MS);
     await waitFor(() => !d.cluster.ready, RECOVERY_MS, "not ready");
     const member = fakeMember("d1", serializer);
@@ -123,7 +124,7 @@ describe("Redis restarted under a running cluster", () => {
     const node = await startNode(redis.url, "closing", prefix);
     const restarted = redis.restart(OUTAGE_MS);
     await waitFor(() => !node.cluster.ready, RECOVERY_MS, "not ready");
-    const serializer = testSerializer("v2");
+    const serializer = counting(v2);
     for (let i = 0; i < 5; i++) {
       node.cluster.add(fakeMember(`m${i}`, serializer));
       node.cluster.subscribe(`m${i}`, `rooms:${i}`);

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { v1, v2 } from "@switchboard/protocol";
 import { startRedis, type RedisProcess } from "../support/redis.ts";
-import { fakeMember, sleep, startNode, stopNode, testSerializer, uniquePrefix, waitFor, type TestNode } from "./support/nodes.ts";
+import { fakeMember, sleep, startNode, stopNode, counting, uniquePrefix, waitFor, type TestNode } from "./support/nodes.ts";
 
 const HEARTBEAT_MS = 100;
 const NODE_TTL_MS = 400;
@@ -76,8 +77,8 @@ describe("node registry", () => {
   it("reports the node's member count as its connections by default", async () => {
     const prefix = uniquePrefix();
     const node = await start("counting", prefix);
-    node.cluster.add(fakeMember("m1", testSerializer("v2")));
-    node.cluster.add(fakeMember("m2", testSerializer("v2")));
+    node.cluster.add(fakeMember("m1", counting(v2)));
+    node.cluster.add(fakeMember("m2", counting(v2)));
     const deadline = Date.now() + 3_000;
     let connections = -1;
     while (connections !== 2 && Date.now() < deadline) {

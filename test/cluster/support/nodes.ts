@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import pino from "pino";
-import type { Broadcast, Frame, Message, Reply, Serializer } from "@switchboard/protocol";
+import { decodeServerFrame } from "@switchboard/protocol";
+import type { Broadcast, Frame, Serializer, ServerFrame } from "@switchboard/protocol";
 import { createCluster, type Cluster, type Member } from "@switchboard/cluster";
 
 /**
@@ -43,40 +44,32 @@ export interface CountingSerializer extends Serializer {
   readonly calls: { broadcast: number; push: number; reply: number };
 }
 
-/**
- * A stand-in wire format: readable text frames tagged with the format, bytes as a Buffer frame.
- * Only encoding matters here; the cluster never decodes.
- */
-export function testSerializer(format: string): CountingSerializer {
+export function counting(base: Serializer): CountingSerializer {
   const calls = { broadcast: 0, push: 0, reply: 0 };
-  const frame = (parts: unknown[], payload: unknown): Frame =>
-    payload instanceof Uint8Array
-      ? Buffer.concat([Buffer.from(JSON.stringify([format, ...parts]) + "\n"), payload])
-      : JSON.stringify([format, ...parts, payload]);
   return {
-    vsn: "2.0.0",
-    format,
+    vsn: base.vsn,
+    format: base.format,
     calls,
-    decode: () => ({ ok: false, error: { code: "invalid_shape", detail: "test serializer decodes nothing" } }),
-    encodeBroadcast(broadcast: Broadcast) {
+    decode: (frame) => base.decode(frame),
+    encodeBroadcast(broadcast) {
       calls.broadcast++;
-      return frame([null, null, broadcast.topic, broadcast.event], broadcast.payload);
+      return base.encodeBroadcast(broadcast);
     },
-    encodePush(message: Message) {
+    encodePush(message) {
       calls.push++;
-      return frame([message.joinRef, null, message.topic, message.event], message.payload);
+      return base.encodePush(message);
     },
-    encodeReply(reply: Reply) {
+    encodeReply(reply) {
       calls.reply++;
-      return frame([reply.joinRef, reply.ref, reply.topic, "phx_reply"], { status: reply.status, response: reply.response });
+      return base.encodeReply(reply);
     },
-  } as CountingSerializer;
+  };
 }
 
 export interface FakeMember extends Member {
   readonly frames: Frame[];
-  /** Decoded text frames: [format, joinRef, ref, topic, event, payload]. */
-  texts(): unknown[][];
+  /** The frames as a Phoenix client reads them. */
+  decoded(): ServerFrame[];
 }
 
 export function fakeMember(id: string, serializer: Serializer, intercept?: (broadcast: Broadcast) => boolean): FakeMember {
@@ -87,16 +80,38 @@ export function fakeMember(id: string, serializer: Serializer, intercept?: (broa
     frames,
     write: (frame) => void frames.push(frame),
     ...(intercept ? { intercept } : {}),
-    texts: () => frames.filter((frame): frame is string => typeof frame === "string").map((frame) => JSON.parse(frame) as unknown[]),
+    decoded: () =>
+      frames.map((frame) => {
+        const result = decodeServerFrame(frame);
+        if (!result.ok) throw new Error(`member ${id} got an undecodable frame: ${result.error.detail}`);
+        return result.frame;
+      }),
   };
 }
 
-/** Text frames of one event, by payload, for exactly-once and order checks. */
+/** Event name and payload of a frame (replies are event `phx_reply`). */
+export function eventOf(frame: ServerFrame): { event: string; payload: unknown } {
+  switch (frame.kind) {
+    case "broadcast":
+      return frame.broadcast;
+    case "push":
+      return frame.message;
+    case "reply":
+      return { event: "phx_reply", payload: { status: frame.reply.status, response: frame.reply.response } };
+  }
+}
+
+export function eventsOf(member: FakeMember): string[] {
+  return member.decoded().map((frame) => eventOf(frame).event);
+}
+
+/** Payloads of one event, in arrival order, for exactly-once and order checks. */
 export function payloadsOf(member: FakeMember, event: string): unknown[] {
   return member
-    .texts()
-    .filter((frame) => frame[4] === event)
-    .map((frame) => frame[5]);
+    .decoded()
+    .map(eventOf)
+    .filter((frame) => frame.event === event)
+    .map((frame) => frame.payload);
 }
 
 export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
