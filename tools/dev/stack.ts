@@ -12,6 +12,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const WEB_DIST = join(ROOT, "apps", "web", "dist");
 /** Development restarts (tsx watch) and Ctrl-C should not wait out a production drain window. */
 const DEV_DRAIN_WINDOW_MS = "1000";
+/** How often the launcher checks that whoever started it is still there. */
+const PARENT_CHECK_MS = 1_000;
 /** Width of the process-name column in the merged output. */
 const NAME_WIDTH = 9;
 
@@ -70,6 +72,10 @@ export async function runStack(options: StackOptions): Promise<void> {
   };
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));
+  // A launcher whose parent is gone (turbo or a terminal killed without a signal to us) would keep
+  // every child alive with nobody to stop them.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && void shutdown(1), PARENT_CHECK_MS).unref();
   // Last resort when the launcher dies of a bug: its children must not outlive it.
   process.once("exit", () => {
     cluster?.kill();
