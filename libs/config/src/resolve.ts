@@ -12,9 +12,8 @@ export interface Resolved {
   readonly warnings: string[];
 }
 
-/** 256 bits: what RFC 7518 asks of an HS256 key. */
-const GENERATED_SECRET_BYTES = 32;
-const RECOMMENDED_SECRET_BYTES = 32;
+/** RFC 7518 §3.2: an HS256 key at least as long as the hash (256 bits); used for generated secrets too. */
+const MIN_SECRET_BYTES = 32;
 /** Past a day a stolen token stays useful for long; tangram's example config issues 10-year tokens. */
 const LONG_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 /** Addresses that mean "every interface": fine to listen on, useless in a URL a browser opens. */
@@ -35,12 +34,12 @@ export function resolveConfig(given: GivenValues): Resolved {
 
   values.nodeId ??= `${hostname().replace(/[^A-Za-z0-9._:-]/g, "-")}-${process.pid}`;
   if (values.jwtSecret === undefined) {
-    values.jwtSecret = randomBytes(GENERATED_SECRET_BYTES).toString("hex");
+    values.jwtSecret = randomBytes(MIN_SECRET_BYTES).toString("hex");
     warnings.push(
       "JWT_SECRET is not set: using a random secret, so tokens will not survive a restart and will not be accepted by other nodes",
     );
-  } else if (Buffer.byteLength(values.jwtSecret) < RECOMMENDED_SECRET_BYTES) {
-    warnings.push(`JWT secret is ${Buffer.byteLength(values.jwtSecret)} bytes; use at least ${RECOMMENDED_SECRET_BYTES} random bytes`);
+  } else if (Buffer.byteLength(values.jwtSecret) < MIN_SECRET_BYTES) {
+    warnings.push(`JWT secret is ${Buffer.byteLength(values.jwtSecret)} bytes; use at least ${MIN_SECRET_BYTES} random bytes`);
   }
   values.publicUrl ??= `http://${urlHost(host)}:${port}`;
   const publicOrigin = parseUrl(values.publicUrl)?.origin;
@@ -69,6 +68,7 @@ function urlHost(host: string): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
 }
 
+/** The config is flat: its only nested values are lists, so two levels freeze all of it. */
 function deepFreeze<T extends object>(value: T): T {
   for (const field of Object.values(value)) {
     if (typeof field === "object" && field !== null) Object.freeze(field);
