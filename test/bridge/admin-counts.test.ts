@@ -6,7 +6,7 @@ import { pino } from "pino";
 import { createTokenVerifier, issueToken } from "@switchboard/auth";
 import type { Channel } from "@switchboard/channels";
 import type { Broadcast } from "@switchboard/protocol";
-import { createAdmin } from "../../apps/gateway/src/channels/admin.ts";
+import { createAdmin, type AdminCluster } from "../../apps/gateway/src/channels/admin.ts";
 import { startRedis, type RedisProcess } from "../support/redis.ts";
 import { eventually, TEST_SECRET } from "../support/gateway.ts";
 
@@ -31,10 +31,10 @@ function node(nodeId: string, alive: string[] = []) {
   connections.push(connection);
   const sent: Broadcast[] = [];
   const registry = new EventEmitter();
-  const cluster = {
-    broadcast: async (broadcast: Broadcast) => void sent.push(broadcast),
+  const cluster: AdminCluster = {
+    broadcast: async (broadcast) => void sent.push(broadcast),
     nodes: async () => alive.map((id) => ({ id, startedAt: 0, connections: 0, lastSeen: Date.now() })),
-    on(event: "node-down", listener: (nodeId: string) => void) {
+    on(event, listener) {
       registry.on(event, listener);
       return this;
     },

@@ -133,42 +133,67 @@ describe("bridge replicas × gateways", () => {
     assert.ok(!(after.response as { channels: Array<{ topic: string }> }).channels.some((c) => c.topic === "room:adm"));
   });
 
+  /**
+   * Publishes a numbered message every PUBLISH_EVERY_MS for `durationMs`, calls `trigger` after
+   * 500 ms, and checks what every member got: nothing twice, in order, the same messages missing
+   * on every member (the loss is the bridge's failover, not delivery) and in one contiguous run.
+   */
+  const publishThrough = async (topic: string, members: JoinedChannel[], durationMs: number, trigger: () => void) => {
+    const sentAt: number[] = [];
+    let triggeredAt = 0;
+    const total = Math.ceil(durationMs / PUBLISH_EVERY_MS);
+    for (let seq = 0; seq < total; seq++) {
+      if (seq === Math.floor(500 / PUBLISH_EVERY_MS)) {
+        trigger();
+        triggeredAt = Date.now();
+      }
+      sentAt.push(Date.now());
+      await publisher.publish(`to:${topic}:seq`, JSON.stringify({ seq }));
+      await new Promise((resolve) => setTimeout(resolve, PUBLISH_EVERY_MS));
+    }
+    const seqsOf = (member: JoinedChannel) => member.of("seq").map((p) => (p as { seq: number }).seq);
+    await eventually(() => members.every((m) => seqsOf(m).includes(total - 1)), "the last message arrives", 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    let lost: number[] = [];
+    members.forEach((member, index) => {
+      const seqs = seqsOf(member);
+      assert.equal(new Set(seqs).size, seqs.length, "no message delivered twice");
+      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), "in order");
+      const missing = Array.from({ length: total }, (_, seq) => seq).filter((seq) => !seqs.includes(seq));
+      if (index === 0) lost = missing;
+      assert.deepEqual(missing, lost, "every member misses the same messages");
+    });
+    if (lost.length > 0) assert.deepEqual(lost, Array.from({ length: lost.length }, (_, i) => lost[0]! + i), "one contiguous gap");
+    const gapMs = lost.length > 0 ? sentAt[lost.at(-1)!]! - sentAt[lost[0]!]! + PUBLISH_EVERY_MS : 0;
+    const firstAfter = members[0]!.received.find((r) => r.event === "seq" && r.at > triggeredAt && !lost.includes((r.payload as { seq: number }).seq));
+    return { lost: lost.length, gapMs, firstDeliveryMs: firstAfter ? firstAfter.at - triggeredAt : undefined };
+  };
+
   test("SIGKILL of the leader: the standby takes over within the lease window, nothing duplicated", async (t) => {
     const members = await membersOf("fail:1", "fail:*", ["warm", "seq"]);
     await warmUp("fail:1", members);
     const oldLeader = await leaderIndex();
     assert.ok(oldLeader >= 0);
     const standby = bridges[1 - oldLeader]!;
-
-    const sentAt: number[] = [];
-    let killedAt = 0;
-    const total = Math.ceil((FAILOVER_WINDOW_MS + 2_000) / PUBLISH_EVERY_MS);
-    for (let seq = 0; seq < total; seq++) {
-      if (seq === Math.floor(500 / PUBLISH_EVERY_MS)) {
-        bridges[oldLeader]!.kill("SIGKILL");
-        killedAt = Date.now();
-      }
-      sentAt.push(Date.now());
-      await publisher.publish("to:fail:1:seq", JSON.stringify({ seq }));
-      await new Promise((resolve) => setTimeout(resolve, PUBLISH_EVERY_MS));
-    }
-    await eventually(() => members.every((m) => m.of("seq").some((p) => (p as { seq: number }).seq === total - 1)), "the last message arrives", 5_000);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const result = await publishThrough("fail:1", members, FAILOVER_WINDOW_MS + 2_000, () => bridges[oldLeader]!.kill("SIGKILL"));
+    t.diagnostic(`SIGKILL failover: ${result.lost} messages lost over ${result.gapMs} ms (window ${FAILOVER_WINDOW_MS} ms); kill → first delivery ${result.firstDeliveryMs} ms`);
     assert.equal((await standby.status()).leader, true, "the standby leads");
+    assert.ok(result.gapMs <= FAILOVER_WINDOW_MS, `gap ${result.gapMs} ms exceeds the documented window ${FAILOVER_WINDOW_MS} ms`);
+  });
 
-    let lost: number[] | undefined;
-    for (const member of members) {
-      const seqs = member.of("seq").map((p) => (p as { seq: number }).seq);
-      assert.equal(new Set(seqs).size, seqs.length, "no message delivered twice");
-      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), "in order");
-      const missing = Array.from({ length: total }, (_, seq) => seq).filter((seq) => !seqs.includes(seq));
-      if (lost === undefined) lost = missing;
-      assert.deepEqual(missing, lost, "every client misses the same messages (the loss is the failover, not delivery)");
-    }
-    const gapMs = lost!.length > 0 ? sentAt[lost!.at(-1)!]! - sentAt[lost![0]!]! + PUBLISH_EVERY_MS : 0;
-    const firstAfterKill = members[0]!.received.find((r) => r.event === "seq" && r.at > killedAt && !lost!.includes((r.payload as { seq: number }).seq));
-    t.diagnostic(`failover: ${lost!.length} messages lost over ${gapMs} ms (window ${FAILOVER_WINDOW_MS} ms); kill → first delivery ${firstAfterKill ? firstAfterKill.at - killedAt : "?"} ms`);
-    if (lost!.length > 0) assert.deepEqual(lost, Array.from({ length: lost!.length }, (_, i) => lost![0]! + i), "one contiguous gap");
-    assert.ok(gapMs <= FAILOVER_WINDOW_MS, `gap ${gapMs} ms exceeds the documented window ${FAILOVER_WINDOW_MS} ms`);
+  test("SIGTERM of the leader: the lease is released and a standby takes over at once; exit 0", async (t) => {
+    bridges.push(await startBridge({ redisUrl: redis.url, nodeId: "br-3" }));
+    const leader = bridges[await leaderIndex()]!;
+    const standby = bridges[2]!;
+    assert.notEqual(leader, standby);
+    const members = await membersOf("fail:2", "fail:*", ["warm", "seq"]);
+    await warmUp("fail:2", members);
+    let exitCode: Promise<number | null> | undefined;
+    const result = await publishThrough("fail:2", members, 1_500, () => (exitCode = leader.stop("SIGTERM")));
+    t.diagnostic(`SIGTERM handover: ${result.lost} messages lost over ${result.gapMs} ms`);
+    assert.equal(await exitCode, 0);
+    assert.equal((await standby.status()).leader, true);
+    assert.ok(result.gapMs <= ACQUIRE_RETRY_MS, `graceful handover gap ${result.gapMs} ms`);
   });
 });

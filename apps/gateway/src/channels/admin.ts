@@ -56,10 +56,17 @@ for i = 1, #share, 2 do
 end
 return out`;
 
+/** What the admin channel uses of the cluster: announcements, the registry, dead-node notices. */
+export interface AdminCluster {
+  broadcast: Cluster["broadcast"];
+  nodes: Cluster["nodes"];
+  on(event: "node-down", listener: (nodeId: string) => void): unknown;
+}
+
 export interface AdminOptions {
   verifier: TokenVerifier;
   redis: Redis;
-  cluster: Pick<Cluster, "broadcast" | "nodes" | "on">;
+  cluster: AdminCluster;
   nodeId: string;
   keyPrefix: string;
   logger: Logger;
