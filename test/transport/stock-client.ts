@@ -10,12 +10,13 @@ export interface PhoenixModule {
   Socket: new (endPoint: string, opts?: Record<string, unknown>) => PhxSocket;
   LongPoll: unknown;
 }
-interface PhxSocket {
+export interface PhxSocket {
   connect(): void;
   disconnect(callback?: () => void, code?: number): void;
   channel(topic: string, params?: Record<string, unknown>): PhxChannel;
   onOpen(callback: () => void): string;
   ping(callback: (latencyMs: number) => void): boolean;
+  onClose(callback: (event: unknown) => void): string;
 }
 interface PhxChannel {
   join(timeout?: number): PhxPush;
@@ -25,7 +26,7 @@ interface PhxPush {
   receive(status: string, callback: (response: unknown) => void): PhxPush;
 }
 
-function pushResult(push: PhxPush): Promise<{ status: string; response: unknown }> {
+export function pushResult(push: PhxPush): Promise<{ status: string; response: unknown }> {
   return within(
     new Promise((resolve) => {
       for (const status of ["ok", "error", "timeout"]) push.receive(status, (response) => resolve({ status, response }));
@@ -40,7 +41,7 @@ function pushResult(push: PhxPush): Promise<{ status: string; response: unknown 
  * event) is answered ok, echoing its payload. It decodes and encodes with the connection's
  * negotiated serializer, so the frames are what the real server sends.
  */
-function replyToEverything(connection: Connection): void {
+export function replyToEverything(connection: Connection): void {
   connection.on("frame", (frame) => {
     const decoded = connection.serializer.decode(frame);
     if (!decoded.ok) return connection.close(1011, decoded.error.code);

@@ -5,6 +5,10 @@ export function createTransportServer(options: TransportOptions): TransportServe
   return createServer(options);
 }
 
+export { createRedisLongPollRelay } from "./redis-relay.ts";
+export type { RedisLongPollRelay, RedisRelayOptions } from "./redis-relay.ts";
+export type { LongPollRelay, RelayedExchange, RelayedRequest, RelayHandler } from "./longpoll-relay.ts";
+export type { LongPollAnswer } from "./longpoll-answer.ts";
 export type { ConnectInfo, Connection, LongPollOptions, TransportKind, TransportOptions, TransportServer } from "./types.ts";
 export {
   DEFAULT_IDLE_TIMEOUT_MS,
