@@ -104,10 +104,13 @@ describe("cluster fan-out across three in-process nodes", () => {
 
   it("push and reply reach exactly one member on another node, encoded in its format", async () => {
     await freshNodes();
+    // An 18-character id would make a 20-character room, an engine.io id is 20 characters.
+    const TARGET = "target-0123456789x";
+    const BYSTANDER = "Abcdefghij0123456789";
     const countingV1 = counting(v1);
     const countingV2 = counting(v2);
-    const target = fakeMember("target", countingV1);
-    const bystander = fakeMember("bystander", countingV2);
+    const target = fakeMember(TARGET, countingV1);
+    const bystander = fakeMember(BYSTANDER, countingV2);
     b.cluster.add(target);
     b.cluster.add(bystander);
     const local = fakeMember("local", countingV2);
@@ -116,21 +119,23 @@ describe("cluster fan-out across three in-process nodes", () => {
 
     const pushed_ = { joinRef: "3", ref: null, topic: "t:x", event: "note", payload: { n: 1 } };
     const replied_ = { joinRef: "3", ref: "7", topic: "t:x", status: "ok" as const, response: { done: true } };
-    const pushed = await a.cluster.push("target", pushed_);
-    const replied = await c.cluster.reply("target", replied_);
+    const receivedElsewhere = [a, c].map((node) => node.cluster.stats.received);
+    const pushed = await a.cluster.push(TARGET, pushed_);
+    const replied = await c.cluster.reply(TARGET, replied_);
     assert.equal(pushed, true);
     assert.equal(replied, true);
     await waitFor(() => target.frames.length === 2, WAIT_MS, "push and reply");
     assert.deepEqual(target.frames, [v1.encodePush(pushed_), v1.encodeReply(replied_)]);
+    assert.deepEqual([a, c].map((node) => node.cluster.stats.received), receivedElsewhere, "only the member's node gets them");
     assert.equal(countingV1.calls.push, 1);
     assert.equal(countingV1.calls.reply, 1);
 
     assert.equal(await a.cluster.push("local", { joinRef: null, ref: null, topic: "t:y", event: "hi", payload: {} }), true);
     assert.equal(local.frames.length, 1, "a local push is written at once");
     assert.equal(await a.cluster.push("nobody", { joinRef: null, ref: null, topic: "t:y", event: "hi", payload: {} }), false);
-    b.cluster.remove("target");
+    b.cluster.remove(TARGET);
     await settled(nodes);
-    assert.equal(await c.cluster.reply("target", { joinRef: "3", ref: "8", topic: "t:x", status: "ok", response: {} }), false);
+    assert.equal(await c.cluster.reply(TARGET, { joinRef: "3", ref: "8", topic: "t:x", status: "ok", response: {} }), false);
     assert.equal(bystander.frames.length, 0);
   });
 
@@ -237,7 +242,7 @@ describe("cluster fan-out across three in-process nodes", () => {
     assert.deepEqual(eventsOf(interceptor), ["open"]);
   });
 
-  it("localBroadcast reaches this node's members only", async () => {
+  it("broadcast delivers locally before it publishes; localBroadcast reaches this node's members only", async () => {
     await freshNodes();
     const topic = "rooms:local";
     const serializer = counting(v2);
@@ -247,13 +252,18 @@ describe("cluster fan-out across three in-process nodes", () => {
     await settled(nodes);
     const published = a.cluster.stats.published;
 
+    const broadcasting = a.cluster.broadcast({ topic, event: "first", payload: {} });
+    assert.deepEqual(eventsOf(here), ["first"], "broadcast writes to local members before publishing");
+    await broadcasting;
+    assert.equal(a.cluster.stats.published, published + 1);
+
     a.cluster.localBroadcast({ topic, event: "diff", payload: {} }, { exceptMemberId: "a2" });
-    assert.equal(here.frames.length, 1, "written synchronously");
-    assert.equal(sender.frames.length, 0);
-    assert.equal(a.cluster.stats.published, published);
+    assert.deepEqual(eventsOf(here), ["first", "diff"], "written synchronously");
+    assert.deepEqual(eventsOf(sender), ["first"]);
+    assert.equal(a.cluster.stats.published, published + 1, "no publish for a local broadcast");
     await a.cluster.broadcast({ topic, event: "fence", payload: {} });
-    await waitFor(() => there.frames.length === 1, WAIT_MS, "fence");
-    assert.deepEqual(eventsOf(there), ["fence"]);
+    await waitFor(() => eventsOf(there).includes("fence"), WAIT_MS, "fence");
+    assert.deepEqual(eventsOf(there), ["first", "fence"]);
   });
 
   it("counts members per topic on this node and across the cluster", async () => {
