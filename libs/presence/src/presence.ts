@@ -142,6 +142,7 @@ export function createPresence(options: PresenceOptions): Presence {
     untrackAll: (memberId) => engine.untrackAll(memberId),
     list: (topic) => engine.list(topic),
     entries: () => engine.entries(),
+    encodedStateBytes: () => engine.encodedStateBytes(),
     get ready() {
       return ready;
     },

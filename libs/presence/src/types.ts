@@ -44,6 +44,8 @@ export interface Presence {
   list(topic: string): PresenceState;
   /** Live entries held by this node, its own and replicated ones. */
   entries(): number;
+  /** Encoded bytes of every Yjs document held (own and replicated): the state-size metric; costs a full encode, so not for hot paths. */
+  encodedStateBytes(): number;
   /** True once subscribed and the initial state of the other nodes has arrived (or its wait timed out). */
   readonly ready: boolean;
   /** Resolves when `ready` turns true. A gateway may await it before accepting sockets so the first `presence_state` is complete. */
