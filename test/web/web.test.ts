@@ -121,11 +121,11 @@ describe("web: chat and dashboard in a browser, across two nodes", { timeout: 12
       assert.equal(await page.textContent("#online-count"), "2");
       assert.equal(await page.getAttribute("#connection", "data-transport"), "websocket");
     }
-    await send(alice, "hello from node one");
-    await message(bob, "hello from node one").waitFor();
-    await send(bob, "hello back from node two");
-    await message(alice, "hello back from node two").waitFor();
-    await message(bob, "hello back from node two").waitFor();
+    await send(alice, "Hi Bob, I'm on node one.");
+    await message(bob, "I'm on node one").waitFor();
+    await send(bob, "Hello Alice! Node two here, and I can see you in presence.");
+    await message(alice, "Node two here").waitFor();
+    await message(bob, "Node two here").waitFor();
     assert.equal(await alice.locator("#messages .message.mine").count(), 1, "alice's own line is marked as hers");
   });
 
@@ -133,8 +133,11 @@ describe("web: chat and dashboard in a browser, across two nodes", { timeout: 12
     await bob.locator("#message").pressSequentially("bob is writing");
     await alice.locator("#typing", { hasText: "bob is typing" }).waitFor();
     assert.equal(await bob.textContent("#typing"), "", "the typist is not told about itself");
-    await send(bob, "done typing");
+    await send(bob, "Typing indicators cross nodes too.");
     await eventually(async () => (await alice.textContent("#typing")) === "", "typing cleared by bob's message");
+    await bob.locator("#message").pressSequentially("one more");
+    await alice.locator("#typing", { hasText: "bob is typing" }).waitFor();
+    await browser.screenshot(alice, "web-chat.png");
   });
 
   it("a user with two tabs is listed once with the tab count", async () => {
@@ -169,10 +172,6 @@ describe("web: chat and dashboard in a browser, across two nodes", { timeout: 12
     await message(alice, "burst 19").waitFor();
     assert.ok(Number(await chart.getAttribute("data-points")) > pointsBefore, "the chart gained points");
     await dashboard.locator(".uplot").first().waitFor();
-  });
-
-  it("screenshots of the chat and the dashboard", async () => {
-    await browser.screenshot(alice, "web-chat.png");
     await browser.screenshot(dashboard, "web-admin.png");
   });
 

@@ -5,12 +5,21 @@ import { ClusterState } from "../src/admin/cluster-state.ts";
 describe("ClusterState", () => {
   it("turns two counter readings of a node into a per-second rate", () => {
     const state = new ClusterState();
-    state.observeNode({ id: "a", at: 1_000, deliveries: 100, connections: 3 }, true);
+    state.observeNode({ id: "a", at: 1_000, deliveries: 100, connections: 3 });
     assert.equal(state.nodes.get("a")?.deliveriesPerSecond, undefined, "one reading has no rate");
-    state.observeNode({ id: "a", at: 3_000, deliveries: 160 }, true);
+    state.observeNode({ id: "a", at: 3_000, deliveries: 160 });
     assert.equal(state.nodes.get("a")?.deliveriesPerSecond, 30);
     assert.equal(state.nodes.get("a")?.connections, 3, "a reading without connections keeps the last known");
-    assert.equal(state.nodes.get("a")?.scraped, true);
+  });
+
+  it("keeps the fresher connection count when sources disagree", () => {
+    const state = new ClusterState();
+    state.observeNode({ id: "a", at: 5_000, connections: 4 });
+    state.observeNode({ id: "a", at: 3_000, connections: 0, address: "http://a" });
+    assert.equal(state.nodes.get("a")?.connections, 4);
+    assert.equal(state.nodes.get("a")?.address, "http://a");
+    state.observeNode({ id: "a", at: 6_000, connections: 1 });
+    assert.equal(state.nodes.get("a")?.connections, 1);
   });
 
   it("starts a counter over after a restart and ignores readings that are not newer", () => {

@@ -13,8 +13,6 @@ export interface NodeView {
   lastSeen: number;
   /** Latest frames-written-per-second figure, from two counter readings of this node. */
   deliveriesPerSecond?: number;
-  /** This node answered the dashboard's own /metrics scrape. */
-  scraped: boolean;
 }
 
 export interface TopicView {
@@ -56,14 +54,15 @@ export class ClusterState {
   private readonly deliveryCounters = new Map<string, CounterReading>();
   private readonly messageCounters = new Map<string, CounterReading>();
 
-  /** A reading of one node; `scraped` when it comes from the node's own /metrics. */
-  observeNode(reading: NodeReading, scraped = false): void {
-    const node = this.nodes.get(reading.id) ?? { id: reading.id, lastSeen: reading.at, scraped };
+  /** A reading of one node, from the registry or from the node's own /metrics. */
+  observeNode(reading: NodeReading): void {
+    const node = this.nodes.get(reading.id) ?? { id: reading.id, lastSeen: reading.at };
+    // The registry's entry can be a heartbeat older than a scrape just taken: older figures lose.
+    const fresher = reading.at >= node.lastSeen;
     node.lastSeen = Math.max(node.lastSeen, reading.at);
-    node.scraped ||= scraped;
     if (reading.address !== undefined) node.address = reading.address;
-    if (reading.connections !== undefined) node.connections = reading.connections;
     if (reading.startedAt !== undefined) node.startedAt = reading.startedAt;
+    if (reading.connections !== undefined && fresher) node.connections = reading.connections;
     if (reading.deliveries !== undefined) {
       const rate = rateOf(this.deliveryCounters, reading.id, reading.deliveries, reading.at);
       if (rate !== undefined) node.deliveriesPerSecond = rate;

@@ -112,7 +112,7 @@ async function refresh(): Promise<void> {
   if (!session) return;
   await Promise.all([
     scrapeNode().then(
-      (reading) => reading && state.observeNode(reading, true),
+      (reading) => reading && state.observeNode(reading),
       () => undefined, // a node that does not answer this second is simply not sampled
     ),
     pushAsync(session.channel.push(AdminPush.LIST_CHANNELS, {})).then(

@@ -28,7 +28,6 @@ export function renderNodes(body: HTMLTableSectionElement, nodes: Iterable<NodeV
       row.dataset.node = node.id;
       const name = element("td");
       name.append(node.id);
-      if (node.scraped) name.append(element("span", "tag", "this page"));
       if (node.address) name.append(element("span", "address", node.address));
       row.append(
         name,
