@@ -74,15 +74,17 @@ describe("helm chart", () => {
     assert.equal(redisUrl?.value, "redis://sb-switchboard-redis:6379");
   });
 
-  test("gateway probes point at /readyz and /healthz on the container's listen port", () => {
+  test("gateway and bridge probes point at /readyz and /healthz on the port they listen on", () => {
     for (const rendered of [defaults, production]) {
-      const gateway = container(find(rendered.manifests, "Deployment", "-gateway"), "gateway");
-      const port = gateway.ports?.find((candidate) => candidate.name === "http");
-      assert.ok(port, "the gateway container names its port http");
-      assert.equal(String(port.containerPort), configMap(rendered).PORT, "the probed port is the one the gateway listens on");
+      for (const component of ["gateway", "bridge"]) {
+        const target = container(find(rendered.manifests, "Deployment", `-${component}`), component);
+        const port = target.ports?.find((candidate) => candidate.name === "http");
+        assert.ok(port, `the ${component} container names its port http`);
+        assert.equal(String(port.containerPort), configMap(rendered).PORT, "the probed port is the one the process listens on");
+        assert.deepEqual(target.readinessProbe?.httpGet, { path: "/readyz", port: "http" });
+        assert.deepEqual(target.livenessProbe?.httpGet, { path: "/healthz", port: "http" });
+      }
       assert.equal(configMap(rendered).HOST, "0.0.0.0", "the kubelet and the Service reach the pod from outside it");
-      assert.deepEqual(gateway.readinessProbe?.httpGet, { path: "/readyz", port: "http" });
-      assert.deepEqual(gateway.livenessProbe?.httpGet, { path: "/healthz", port: "http" });
     }
   });
 
