@@ -118,4 +118,26 @@ describe("presence across three nodes on one Redis", () => {
     assert.ok(converged(cluster, "t"));
     assert.equal(cluster[1]!.presence.entries(), 3);
   });
+
+  it("keeps the replicated state flat under join/leave churn", async () => {
+    const { nodes: cluster } = await startCluster(2);
+    const [owner, replica] = cluster as [TestNode, TestNode];
+    const live = 200;
+    for (let index = 0; index < live; index += 1) owner.presence.track("t", `m${index}`, `u${index}`, {});
+    let next = live;
+    const churn = async (cycles: number) => {
+      for (let cycle = 0; cycle < cycles; cycle += 1, next += 1) {
+        owner.presence.untrack("t", `m${next - live}`);
+        owner.presence.track("t", `m${next}`, `u${next}`, { online_at: String(next) });
+        if (cycle % 200 === 199) await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      await waitFor(() => converged(cluster, "t") && replica.presence.list("t")[`u${next - 1}`] !== undefined, CONVERGE_MS, "churn to converge");
+      return { owner: owner.presence.encodedStateBytes(), replica: replica.presence.encodedStateBytes() };
+    };
+    const early = await churn(1_000);
+    const late = await churn(6_000);
+    assert.equal(replica.presence.entries(), live);
+    assert.ok(late.owner <= early.owner * 1.5, `owner state grew from ${early.owner} to ${late.owner} bytes`);
+    assert.ok(late.replica <= early.replica * 1.5, `replica state grew from ${early.replica} to ${late.replica} bytes`);
+  });
 });
