@@ -16,12 +16,29 @@ const TIMEOUT_MS = 5_000;
 const ADMIN_SECRET = "gateway-auth-admin-secret";
 const EVIL_ORIGIN = "https://evil.example.com";
 
+const TANGRAM_SECRET = "tangram-toml-secret-0123456789abcdef";
+
 let redis: RedisProcess;
 const gateways: GatewayProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), "switchboard-auth-"));
+let badConfig: { code: number | null; output: string };
+let tangram: GatewayProcess;
+let tangramPort: number;
+let open: GatewayProcess;
+let guarded: GatewayProcess;
+let off: GatewayProcess;
 
+// Processes start two at a time: startup is CPU-bound (compiling TypeScript) and CI has two cores;
+// more at once only pushes each past its health deadline.
 before(async () => {
   redis = await startRedis();
+  tangramPort = await freePort();
+  [badConfig, tangram] = await Promise.all([
+    runWithBadConfig(),
+    gateway({ SWITCHBOARD_CONFIG: writeTangramToml(tangramPort), PORT: "", JWT_SECRET: "" }, tangramPort),
+  ]);
+  [open, guarded] = await Promise.all([gateway({}), gateway({ TOKEN_ENDPOINT: "protected", ADMIN_SECRET })]);
+  off = await gateway({ TOKEN_ENDPOINT: "off" });
 });
 
 after(async () => {
@@ -34,6 +51,32 @@ async function gateway(env: Record<string, string>, port?: number): Promise<Gate
   const started = await startGateway({ redisUrl: redis.url, env, port });
   gateways.push(started);
   return started;
+}
+
+/** A tangram.toml as tangram's users have it; empty env values count as unset, so the file decides port and secret. */
+function writeTangramToml(port: number): string {
+  const file = join(dir, "tangram.toml");
+  writeFileSync(
+    file,
+    `[core]\nredis_url = "${redis.url}"\nplugins = ["tangram_system"]\n\n[server]\nport = 2346\n\n` +
+      `[channel]\nhost = "127.0.0.1"\nport = ${port}\njwt_secret = "${TANGRAM_SECRET}"\njwt_expiration_secs = 3600\n`,
+  );
+  return file;
+}
+
+async function runWithBadConfig(): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "apps/gateway/src/main.ts"], {
+    cwd: root,
+    env: { ...process.env, PORT: "abc", TOKEN_ENDPOINT: "protected", JWT_ALGORITHMS: "none", REDIS_URL: redis.url },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  clearTimeout(timer);
+  return { code, output };
 }
 
 function postToken(gateway: GatewayProcess, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
@@ -50,18 +93,8 @@ async function errorCode(response: Response): Promise<string> {
 }
 
 describe("configuration of a real gateway process", () => {
-  test("bad config: exit code 2 and one line per problem, naming the variable, no stack trace", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "apps/gateway/src/main.ts"], {
-      cwd: root,
-      env: { ...process.env, PORT: "abc", TOKEN_ENDPOINT: "protected", JWT_ALGORITHMS: "none", REDIS_URL: redis.url },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-    clearTimeout(timer);
+  test("bad config: exit code 2 and one line per problem, naming the variable, no stack trace", () => {
+    const { code, output } = badConfig;
     assert.equal(code, 2, output);
     assert.match(output, /^config error: env PORT: expected a whole number, got "abc"$/m);
     assert.match(output, /^config error: env JWT_ALGORITHMS: item 1: "none" is refused/m);
@@ -69,23 +102,12 @@ describe("configuration of a real gateway process", () => {
   });
 
   test("a tangram.toml with [channel] just works: its port, and tokens signed with its jwt_secret", async () => {
-    const port = await freePort();
-    const secret = "tangram-toml-secret-0123456789abcdef";
-    const file = join(dir, "tangram.toml");
-    writeFileSync(
-      file,
-      `[core]\nredis_url = "${redis.url}"\nplugins = ["tangram_system"]\n\n[server]\nport = 2346\n\n` +
-        `[channel]\nhost = "127.0.0.1"\nport = ${port}\njwt_secret = "${secret}"\njwt_expiration_secs = 3600\n`,
-    );
-    // Empty env values count as unset, so the file decides port and secret.
-    const started = await gateway({ SWITCHBOARD_CONFIG: file, PORT: "", JWT_SECRET: "" }, port);
-    assert.equal(started.port, port);
-
+    assert.equal(tangram.port, tangramPort);
     // tangram's frontend asks for its first token without an id and keeps the one it gets back.
-    const response = await postToken(started, { channel: "system" });
+    const response = await postToken(tangram, { channel: "system" });
     assert.equal(response.status, 200);
     const body = (await response.json()) as { id: string; channel: string; token: string };
-    const verified = createTokenVerifier({ secret, algorithms: ["HS256"] }).verifyForTopic(body.token, "system");
+    const verified = createTokenVerifier({ secret: TANGRAM_SECRET, algorithms: ["HS256"] }).verifyForTopic(body.token, "system");
     assert.ok(verified.ok, "signed with the file's jwt_secret");
     assert.equal(verified.claims.id, body.id);
     assert.equal(verified.claims.exp - (verified.claims.iat ?? 0), 3600, "jwt_expiration_secs is the lifetime");
@@ -94,18 +116,6 @@ describe("configuration of a real gateway process", () => {
 });
 
 describe("POST /token on a real gateway", () => {
-  let open: GatewayProcess;
-  let guarded: GatewayProcess;
-  let off: GatewayProcess;
-
-  before(async () => {
-    [open, guarded, off] = await Promise.all([
-      gateway({}),
-      gateway({ TOKEN_ENDPOINT: "protected", ADMIN_SECRET }),
-      gateway({ TOKEN_ENDPOINT: "off" }),
-    ]);
-  });
-
   test("open: tangram's request and answer; admin claims need the secret", async () => {
     const response = await postToken(open, { channel: "rooms:lobby", id: "alice" });
     assert.equal(response.status, 200);
