@@ -13,6 +13,8 @@ export interface ChatMessage {
 const MAX_DISPLAYED_BODY = 2_000;
 // Older lines are dropped so a long-running tab keeps a bounded DOM.
 const MAX_MESSAGES_SHOWN = 500;
+// Lines by the same author this close together read as one turn: one avatar, one header.
+const SAME_TURN_MS = 120_000;
 
 export function toWire(message: ChatMessage): Record<string, string | number> {
   return { user: message.user, body: message.body, sent_at: message.sentAt };
@@ -38,8 +40,15 @@ export class MessageList {
     private readonly me: () => string,
   ) {}
 
+  private lastLine: { user: string; sentAt: number; item: HTMLLIElement } | undefined;
+
   add(message: ChatMessage): void {
     const item = element("li", message.user === this.me() ? "message mine" : "message");
+    const previous = this.lastLine;
+    if (previous?.item === this.list.lastElementChild && previous.user === message.user && message.sentAt - previous.sentAt < SAME_TURN_MS) {
+      item.classList.add("continued");
+    }
+    this.lastLine = { user: message.user, sentAt: message.sentAt, item };
     const avatar = element("span", "avatar", message.user.slice(0, 1).toUpperCase());
     avatar.style.setProperty("--hue", String(hueOf(message.user)));
     avatar.setAttribute("aria-hidden", "true");
