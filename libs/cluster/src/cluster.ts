@@ -11,6 +11,7 @@ import {
   roomOptions,
   subscribedChannels,
   type AdapterNamespace,
+  type GuardedSubscriber,
   type ShardedAdapter,
 } from "./adapter.ts";
 import { Delivery, DeliveryEncoder, MemberSocket } from "./delivery.ts";
@@ -39,6 +40,7 @@ class ClusterNode implements Cluster {
   private readonly logger: Logger;
   private readonly redis: Redis;
   private readonly subscriber: Redis;
+  private readonly guardedSubscriber: GuardedSubscriber;
   private readonly namespace: AdapterNamespace;
   private readonly adapter: ShardedAdapter;
   private readonly registry: NodeRegistry;
@@ -68,11 +70,11 @@ class ClusterNode implements Cluster {
       _ids: 0,
       _onServerSideEmit: (args) => this.answerServerSideEmit(args),
     };
-    const guarded = guardSubscriber(this.subscriber, (command, channels, error) => {
+    this.guardedSubscriber = guardSubscriber(this.subscriber, (command, channels, error) => {
       this.stats.subscriptionErrors++;
       this.logger.warn({ err: error, command, channels }, "cluster subscription change failed; re-issued when Redis is back");
     });
-    this.adapter = createAdapter(this.namespace, this.redis, guarded, names.adapterChannelPrefix);
+    this.adapter = createAdapter(this.namespace, this.redis, this.guardedSubscriber, names.adapterChannelPrefix);
 
     this.registry = new NodeRegistry({
       redis: this.redis,
@@ -221,13 +223,13 @@ class ClusterNode implements Cluster {
     this.logger.error({ err: error, topic }, "cluster publish failed: other nodes miss messages until Redis is back");
   }
 
-  /** Subscriptions lost during an outage (not only those ioredis re-subscribes itself). */
+  /**
+   * Subscriptions lost during an outage (not only those ioredis re-subscribes itself). One
+   * channel per command: on Redis Cluster, channels of different slots cannot share one.
+   */
   private resubscribe(): void {
     if (this.closed) return;
-    this.subscriber.ssubscribe(...subscribedChannels(this.adapter)).catch((error: unknown) => {
-      this.stats.subscriptionErrors++;
-      this.logger.warn({ err: error }, "cluster re-subscription failed; retried on the next reconnect");
-    });
+    for (const channel of subscribedChannels(this.adapter)) void this.guardedSubscriber.ssubscribe(channel);
   }
 
   private answerServerSideEmit(args: unknown[]): void {
