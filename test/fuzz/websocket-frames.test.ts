@@ -79,7 +79,7 @@ describe("fuzz: random frames on a live WebSocket", () => {
             const firstBad = frames.findIndex((frame) => !oracle.decode(frame).ok);
             for (const frame of frames) client.send(frame);
             const heartbeatRef = `hb${++heartbeat}`;
-            client.send(vsn === "1.0.0" ? { topic: "phoenix", event: "heartbeat", payload: {}, ref: heartbeatRef } : [null, heartbeatRef, "phoenix", "heartbeat", {}]);
+            client.send(vsn === "1.0.0" ? JSON.stringify({ topic: "phoenix", event: "heartbeat", payload: {}, ref: heartbeatRef }) : [null, heartbeatRef, "phoenix", "heartbeat", {}]);
             const answer = await answerTo(client, heartbeatRef);
             if (firstBad === -1) assert.equal(answer.close, undefined, `a decodable batch closed the socket: ${JSON.stringify(frames)}`);
             else assert.equal(answer.close, CloseCode.MALFORMED_FRAME, `undecodable frame ${String(frames[firstBad])}`);
