@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Config } from "@switchboard/config";
-import { createTokenEndpoint, issueToken } from "@switchboard/auth";
+import { createTokenEndpoint, createTokenIssuer } from "@switchboard/auth";
 import type { Metrics } from "../metrics.ts";
 import { createStaticHandler } from "./static.ts";
 
@@ -24,7 +24,14 @@ export function createHttpRoutes(options: RouteOptions): (req: IncomingMessage, 
     adminSecret: config.adminSecret,
     allowedOrigins: config.allowedOrigins,
     logger,
-    issue: (claims) => issueToken({ ...claims, secret: config.jwtSecret, ttlSeconds: config.tokenTtlSeconds }),
+    // The same algorithm, issuer and audience the node's verifier demands, so it accepts its own tokens.
+    issue: createTokenIssuer({
+      secret: config.jwtSecret,
+      algorithms: config.jwtAlgorithms,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      ttlSeconds: config.tokenTtlSeconds,
+    }),
   });
 
   const webRoot = config.webRoot ?? (existsSync(DEFAULT_WEB_ROOT) ? DEFAULT_WEB_ROOT : undefined);
