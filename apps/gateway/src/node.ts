@@ -1,4 +1,5 @@
 import { createServer } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { Redis } from "ioredis";
@@ -14,6 +15,7 @@ import { checkOrigin } from "@switchboard/auth";
 import { registerRoutes } from "./channels/routes.ts";
 import { createHttpRoutes } from "./http/routes.ts";
 import { channelEventsFor, combineEvents, createMetrics } from "./metrics.ts";
+import { createIpLimit } from "./ip-limit.ts";
 import { connectRedis } from "./redis.ts";
 
 export interface GatewayNode {
@@ -34,6 +36,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const redis: Redis = connectRedis(config.redisUrl, log);
 
   const sockets = new Map<string, { socket: ChannelSocket; connection: Connection }>();
+  const ipLimit = createIpLimit(config.maxConnectionsPerIp);
   let draining = false;
 
   const cluster = createCluster({
@@ -100,6 +103,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     logger: log,
     onConnection(connection) {
       if (draining) return connection.close(CloseCode.SERVICE_RESTART, "draining");
+      if (!ipLimit.opened(connection.remoteAddress)) {
+        // Concurrent handshakes can all pass the cheap check before the upgrade; the count here is exact.
+        ipLimit.closed(connection.remoteAddress);
+        metrics.connectionsRefused.inc({ reason: "per_ip_limit" });
+        return connection.close(CloseCode.RATE_LIMITED, "too many connections from this address");
+      }
       metrics.connectionsOpened.inc({ transport: connection.transport });
       const socket = new ChannelSocket(connection, { router, fanout, presence, limits, logger: log, events: channelEvents });
       sockets.set(connection.id, { socket, connection });
@@ -117,6 +126,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         metrics.closes.inc({ code: String(code) });
         if (code === CloseCode.SLOW_CONSUMER) metrics.slowConsumers.inc();
         socket.closedByTransport();
+        ipLimit.closed(connection.remoteAddress);
         presence.untrackAll(connection.id);
         cluster.remove(connection.id);
         sockets.delete(connection.id);
@@ -130,12 +140,23 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     metrics,
     ready: () => !draining && redis.status === "ready" && cluster.ready,
   });
+  // Refused before the handshake: HTTP 429 makes phoenix.js retry with its backoff, over either transport.
+  const overIpLimit = (req: IncomingMessage) => {
+    if (ipLimit.admits(req.socket.remoteAddress ?? "")) return false;
+    metrics.connectionsRefused.inc({ reason: "per_ip_limit" });
+    return true;
+  };
   const server = createServer((req, res) => {
+    if (opensLongPollSession(req) && overIpLimit(req)) {
+      res.writeHead(429, { "content-length": 0 });
+      return res.end();
+    }
     if (transport.handleRequest(req, res)) return;
     routes(req, res);
   });
   server.on("upgrade", (req, socket, head) => {
     socket.on("error", (error) => log.debug({ err: error }, "upgrade socket error"));
+    if (overIpLimit(req)) return socket.end("HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     if (draining || !transport.handleUpgrade(req, socket, head)) {
       socket.end("HTTP/1.1 " + (draining ? "503 Service Unavailable" : "404 Not Found") + "\r\nConnection: close\r\n\r\n");
     }
@@ -144,6 +165,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     log.debug({ err: error }, "malformed HTTP request");
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
   });
+  // The first presence_state a client gets must already hold the other nodes' entries.
+  await presence.whenReady();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());
@@ -191,4 +214,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       log.info("drained");
     },
   };
+}
+
+/**
+ * A LongPoll GET without a session token is the handshake of a new session. A GET with a stale or
+ * forged token also opens one; those pass here and are counted exactly when the connection opens.
+ */
+function opensLongPollSession(req: IncomingMessage): boolean {
+  if (req.method !== "GET" || req.headers["x-phoenix-longpoll-token"] !== undefined) return false;
+  const url = new URL(req.url ?? "/", "http://gateway");
+  return url.pathname.replace(/\/+$/, "").endsWith("/longpoll") && !url.searchParams.has("token");
 }
