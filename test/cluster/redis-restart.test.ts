@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { v1, v2 } from "@switchboard/protocol";
+import { v2 } from "@switchboard/protocol";
 import { startRedis, type RedisProcess } from "../support/redis.ts";
 import {
   fakeMember,

@@ -14,7 +14,7 @@ import {
   type GuardedSubscriber,
   type ShardedAdapter,
 } from "./adapter.ts";
-import { Delivery, DeliveryEncoder, MemberSocket } from "./delivery.ts";
+import { DeliveryEncoder, MemberSocket } from "./delivery.ts";
 import { packetOf, type AdapterPacket, type Envelope } from "./envelope.ts";
 import { DEFAULT_KEY_PREFIX, NAMESPACE, memberRoom, redisNames, topicOfRoom, topicRoom } from "./naming.ts";
 import { NodeRegistry } from "./registry.ts";
