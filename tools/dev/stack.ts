@@ -153,7 +153,8 @@ export async function runStack(options: StackOptions): Promise<void> {
   out(`  ${"jwt".padEnd(10)} ${process.env.JWT_SECRET ? "JWT_SECRET from the environment" : "random secret for this run, shared by every node"}`);
   if (options.watch) out("  a change to a source file restarts the processes that load it");
   out("  Ctrl-C stops everything");
-  out(`ready open=${open} gateways=${cluster.gateways.map((node) => node.url).join(",")} redis=${redisUrl}`);
+  // One machine-readable line, for scripts and tests that start the launcher.
+  out(`ready open=${open} gateways=${cluster.gateways.map((node) => node.url).join(",")} bridge=${cluster.bridge?.healthUrl ?? "none"} redis=${redisUrl}`);
   out("");
 }
 
