@@ -4,7 +4,10 @@ import type { Broadcast, Frame, Message, Reply, Serializer } from "@switchboard/
 
 /** One local client connection as the cluster sees it. */
 export interface Member {
-  /** Unique cluster-wide (the engine.io socket id). */
+  /**
+   * Unique cluster-wide (the engine.io socket id). The adapter keys its rooms and sockets in one
+   * namespace, so an id must not look like a room name (`t:…`, `m:…`); engine.io ids have no colon.
+   */
   readonly id: string;
   /** Decides the frame format; `serializer.format` is the encode-once cache key. */
   readonly serializer: Serializer;
