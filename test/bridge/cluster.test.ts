@@ -6,6 +6,7 @@ import { startRedis, type RedisProcess } from "../support/redis.ts";
 import { eventually, startGateway, type GatewayProcess } from "../support/gateway.ts";
 import { startBridge, type BridgeProcess } from "../support/bridge.ts";
 import { pushResult } from "../clients/scenario.ts";
+import { allStarted } from "./settle.ts";
 import { StockClient, tokenFor, type JoinedChannel } from "./stock-client.ts";
 
 /**
@@ -20,21 +21,25 @@ const FAILOVER_WINDOW_MS = LEASE_TTL_MS + ACQUIRE_RETRY_MS + 500;
 describe("bridge replicas × gateways", () => {
   let redis: RedisProcess;
   let publisher: Redis;
-  let gateways: GatewayProcess[];
-  let bridges: BridgeProcess[];
+  const gateways: GatewayProcess[] = [];
+  const bridges: BridgeProcess[] = [];
   const clients: StockClient[] = [];
 
   before(async () => {
     redis = await startRedis();
     publisher = new Redis(redis.url);
-    gateways = await Promise.all(["gw-1", "gw-2"].map((nodeId) => startGateway({ redisUrl: redis.url, nodeId })));
-    bridges = await Promise.all(["br-1", "br-2"].map((nodeId) => startBridge({ redisUrl: redis.url, nodeId })));
+    await allStarted([
+      ...["gw-1", "gw-2"].map((nodeId) => startGateway({ redisUrl: redis.url, nodeId }).then((g) => gateways.push(g))),
+      ...["br-1", "br-2"].map((nodeId) => startBridge({ redisUrl: redis.url, nodeId }).then((b) => bridges.push(b))),
+    ]);
+    gateways.sort((a, b) => a.nodeId.localeCompare(b.nodeId));
+    bridges.sort((a, b) => a.nodeId.localeCompare(b.nodeId));
     await eventually(async () => (await Promise.all(bridges.map((b) => b.status()))).filter((s) => s.leader).length === 1, "one leader", 5_000);
   });
   after(async () => {
     for (const client of clients) client.disconnect();
     publisher?.disconnect();
-    await Promise.all([...(gateways ?? []), ...(bridges ?? [])].map((p) => p.stop()));
+    await Promise.all([...gateways, ...bridges].map((p) => p.stop()));
     await redis?.stop();
   });
 

@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import { startRedis, type RedisProcess } from "../support/redis.ts";
 import { eventually, startGateway, type GatewayProcess } from "../support/gateway.ts";
 import { startBridge, type BridgeProcess } from "../support/bridge.ts";
+import { allStarted } from "./settle.ts";
 import { StockClient, tokenFor } from "./stock-client.ts";
 
 /** The bridge outlives a Redis restart: it reconnects by itself, says so, takes the lease again and forwards. */
@@ -14,9 +15,9 @@ let client: StockClient;
 
 before(async () => {
   redis = await startRedis();
-  [gateway, bridge] = await Promise.all([
-    startGateway({ redisUrl: redis.url }),
-    startBridge({ redisUrl: redis.url, env: { LOG_LEVEL: "info" } }),
+  await allStarted([
+    startGateway({ redisUrl: redis.url }).then((g) => (gateway = g)),
+    startBridge({ redisUrl: redis.url, env: { LOG_LEVEL: "info" } }).then((b) => (bridge = b)),
   ]);
 });
 after(async () => {

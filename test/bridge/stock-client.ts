@@ -30,9 +30,9 @@ export function tokenFor(channel: string | string[], id = "user-1", ttlSeconds =
 export class StockClient {
   private readonly socket;
 
-  constructor(wsUrl: string) {
-    this.socket = new Phoenix.Socket(`${wsUrl}/socket`, {
-      transport: WebSocket,
+  constructor(wsUrl: string, transport: "websocket" | "longpoll" = "websocket") {
+    this.socket = new Phoenix.Socket(`${transport === "websocket" ? wsUrl : wsUrl.replace(/^ws/, "http")}/socket`, {
+      transport: transport === "websocket" ? WebSocket : Phoenix.LongPoll,
       reconnectAfterMs: () => 100,
       rejoinAfterMs: () => 200,
       logger: undefined,

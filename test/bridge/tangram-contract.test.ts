@@ -7,6 +7,7 @@ import { eventually, startGateway, TEST_SECRET, type GatewayProcess } from "../s
 import { startBridge, type BridgeProcess } from "../support/bridge.ts";
 import { startPythonBackend, type PythonBackend } from "../backend/python-backend.ts";
 import { pushResult } from "../clients/scenario.ts";
+import { allStarted } from "./settle.ts";
 import { StockClient, tokenFor } from "./stock-client.ts";
 
 /**
@@ -28,10 +29,10 @@ describe("tangram bridge contract", () => {
 
   before(async () => {
     redis = await startRedis();
-    [gateway, bridge, backend] = await Promise.all([
-      startGateway({ redisUrl: redis.url, env: { MAX_FORWARD_PAYLOAD_BYTES: String(MAX_FORWARD), ENVELOPE_PATTERNS: "env:*" } }),
-      startBridge({ redisUrl: redis.url }),
-      startPythonBackend("tangram_backend.py", redis.url),
+    await allStarted([
+      startGateway({ redisUrl: redis.url, env: { MAX_FORWARD_PAYLOAD_BYTES: String(MAX_FORWARD), ENVELOPE_PATTERNS: "env:*" } }).then((g) => (gateway = g)),
+      startBridge({ redisUrl: redis.url }).then((b) => (bridge = b)),
+      startPythonBackend("tangram_backend.py", redis.url).then((p) => (backend = p)),
     ]);
     spy = new Redis(redis.url);
     publisher = new Redis(redis.url);
@@ -48,8 +49,8 @@ describe("tangram bridge contract", () => {
     await redis?.stop();
   });
 
-  const client = () => {
-    const created = new StockClient(gateway.wsUrl);
+  const client = (transport: "websocket" | "longpoll" = "websocket") => {
+    const created = new StockClient(gateway.wsUrl, transport);
     clients.push(created);
     return created;
   };
@@ -80,6 +81,13 @@ describe("tangram bridge contract", () => {
     assert.deepEqual(Buffer.from(bytes), BINARY_FROM_BACKEND);
     assert.deepEqual(nested.of("uploaded"), [{ hex: "dead00beef" }], "the backend got the raw bytes of the binary push");
     assert.ok(fromMessages.some((m) => m.channel === "from:a:b:c:upload"));
+  });
+
+  test("over LongPoll, where frames are text, a binary push arrives as {binary: base64}", async () => {
+    const polled = await client("longpoll").joinOrThrow("a:b:c", { token: tokenFor("a:*") }, ["bytes"]);
+    polled.channel.push("bytes", {});
+    await eventually(() => polled.of("bytes").length === 1, "bytes over LongPoll", 5_000);
+    assert.deepEqual(polled.of("bytes"), [{ binary: BINARY_FROM_BACKEND.toString("base64") }]);
   });
 
   test("a backend message with invalid JSON after a brace arrives as binary, untouched", async () => {
