@@ -13,16 +13,19 @@ const VSN_KEY = "vsn";
  */
 const LONGPOLL_TOKEN_KEY = "token";
 
+/** engine.io's own query keys (protocol revision, transport, session id, cache buster, base64 and JSONP flags). */
+const ENGINE_IO_QUERY_KEYS = new Set(["EIO", "transport", "sid", "t", "b64", "j"]);
+
 /** The LongPoll session token of a request: the last `token` value (see LONGPOLL_TOKEN_KEY). */
 export function longPollToken(query: URLSearchParams): string | undefined {
   return query.getAll(LONGPOLL_TOKEN_KEY).at(-1);
 }
 
-/** Connect params as Phoenix hands them to connect/3: the query string minus vsn (and the LongPoll session token), plus `authToken` when the client sent one. */
+/** Connect params as Phoenix hands them to connect/3: the query string minus vsn (and the LongPoll session token, or engine.io's keys), plus `authToken` when the client sent one. */
 export function connectParams(query: URLSearchParams, headers: IncomingHttpHeaders, kind: TransportKind): Record<string, string> {
   const params: Record<string, string> = {};
   for (const [key, value] of query) {
-    if (key !== VSN_KEY) params[key] = value;
+    if (key !== VSN_KEY && !(kind === "engineio" && ENGINE_IO_QUERY_KEYS.has(key))) params[key] = value;
   }
   if (kind === "longpoll") {
     const tokens = query.getAll(LONGPOLL_TOKEN_KEY);

@@ -4,7 +4,7 @@ import type { Socket } from "engine.io";
 import type { Logger } from "pino";
 import { CloseCode } from "@switchboard/protocol";
 import type { Frame, Serializer } from "@switchboard/protocol";
-import type { PhoenixTransport } from "./phoenix-transport.ts";
+import type { FrameCarrier } from "./phoenix-transport.ts";
 import type { Connection, TransportKind } from "./types.ts";
 
 /** What a connection reports when it broke without any close code (RFC 6455 1006). */
@@ -19,7 +19,7 @@ function onIdle(connection: EngineConnection): void {
   connection.close(CloseCode.IDLE_TIMEOUT, "idle timeout");
 }
 
-/** A Phoenix connection over one engine.io Socket whose transport is one of ours. */
+/** A Phoenix connection over one engine.io Socket. */
 export class EngineConnection extends EventEmitter implements Connection {
   readonly id: string;
   readonly transport: TransportKind;
@@ -31,16 +31,18 @@ export class EngineConnection extends EventEmitter implements Connection {
   private closed = false;
 
   constructor(
+    /** engine.io's socket id (its transports carry it as `sid`). */
+    id: string,
     private readonly socket: Socket,
-    private readonly phoenixTransport: PhoenixTransport,
+    private readonly carrier: FrameCarrier,
     private readonly limits: ConnectionLimits,
     private readonly logger: Logger,
   ) {
     super();
-    this.id = phoenixTransport.sid;
-    this.transport = phoenixTransport.kind;
-    this.serializer = phoenixTransport.context.serializer;
-    this.params = phoenixTransport.context.params;
+    this.id = id;
+    this.transport = carrier.kind;
+    this.serializer = carrier.context.serializer;
+    this.params = carrier.context.params;
     this.remoteAddress = socket.remoteAddress ?? "";
     this.headers = socket.request.headers;
     this.idleTimer = setTimeout(onIdle, limits.idleTimeoutMs, this);
@@ -52,21 +54,21 @@ export class EngineConnection extends EventEmitter implements Connection {
   }
 
   get bufferedBytes(): number {
-    return this.phoenixTransport.bufferedBytes;
+    return this.carrier.bufferedBytes;
   }
 
   write(frame: Frame): void {
     if (this.closed) return;
-    this.phoenixTransport.sendFrame(frame);
-    if (this.phoenixTransport.bufferedBytes > this.limits.sendQueueBytes) {
-      this.logger.warn({ socket: this.id, bufferedBytes: this.phoenixTransport.bufferedBytes, limit: this.limits.sendQueueBytes }, "slow consumer, closing");
+    this.carrier.sendFrame(frame);
+    if (this.carrier.bufferedBytes > this.limits.sendQueueBytes) {
+      this.logger.warn({ socket: this.id, bufferedBytes: this.carrier.bufferedBytes, limit: this.limits.sendQueueBytes }, "slow consumer, closing");
       this.close(CloseCode.SLOW_CONSUMER, "slow consumer");
     }
   }
 
   close(code: number, reason = ""): void {
     if (this.closed) return;
-    this.phoenixTransport.recordClose(code, reason);
+    this.carrier.recordClose(code, reason);
     // discard: do not wait for engine.io's write buffer to drain (ours is empty; a stuck client would never drain).
     this.socket.close(true);
   }
@@ -75,8 +77,8 @@ export class EngineConnection extends EventEmitter implements Connection {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.idleTimer);
-    const code = this.phoenixTransport.closeCode ?? ABNORMAL_CLOSURE;
-    const reason = this.phoenixTransport.closeReason;
+    const code = this.carrier.closeCode ?? ABNORMAL_CLOSURE;
+    const reason = this.carrier.closeReason;
     this.logger.debug({ socket: this.id, transport: this.transport, code, reason, engineReason }, "connection closed");
     this.emit("close", code, reason);
   }

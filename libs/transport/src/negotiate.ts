@@ -16,7 +16,7 @@ export interface Negotiated {
  * (Phoenix answers 403). LongPoll gets the text-only variant: binary cannot travel in its JSON answers.
  */
 export function negotiate(kind: TransportKind, query: URLSearchParams, req: IncomingMessage): Negotiated | undefined {
-  const serializer = serializerForVsn(query.get("vsn") ?? undefined, { binary: kind === "websocket" });
+  const serializer = serializerForVsn(query.get("vsn") ?? undefined, { binary: kind !== "longpoll" });
   if (!serializer) return undefined;
   return { serializer, binaryFrames: serializer.vsn === "2.0.0", params: connectParams(query, req.headers, kind) };
 }

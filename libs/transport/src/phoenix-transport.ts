@@ -22,10 +22,25 @@ export function attachContext(req: IncomingMessage, context: TransportContext): 
   contexts.set(req, context);
 }
 
+export function contextOf(req: IncomingMessage): TransportContext | undefined {
+  return contexts.get(req);
+}
+
 type Packets = Parameters<Transport["send"]>[0];
 type Packet = Packets[number];
 
 const PONG: Packet = { type: "pong" };
+
+/** What a Connection needs from whatever carries its frames: one of our transports, or an engine.io client's socket. */
+export interface FrameCarrier {
+  readonly kind: TransportKind;
+  readonly context: TransportContext;
+  readonly closeCode: number | undefined;
+  readonly closeReason: string;
+  readonly bufferedBytes: number;
+  recordClose(code: number, reason: string): void;
+  sendFrame(frame: Frame): void;
+}
 
 /**
  * Base of our engine.io transports. Phoenix clients know nothing of engine.io: its `open`, `noop`
@@ -34,7 +49,7 @@ const PONG: Packet = { type: "pong" };
  * writable: they queue and batch themselves and report `bufferedBytes`, so the send-queue bound
  * sees every queued byte in one place.
  */
-export abstract class PhoenixTransport extends Transport {
+export abstract class PhoenixTransport extends Transport implements FrameCarrier {
   readonly context: TransportContext;
   abstract readonly kind: TransportKind;
   /** The first close cause that happened (our close, the peer's, an error); read when the socket closes. */
@@ -43,7 +58,7 @@ export abstract class PhoenixTransport extends Transport {
 
   constructor(req: IncomingMessage & { _query: Record<string, string> }) {
     super(req);
-    const context = contexts.get(req);
+    const context = contextOf(req);
     // engine.io turns a throw here into a 400: only reachable when a request skipped our request step.
     if (!context) throw new Error("phoenix transport requested without a negotiated request");
     this.context = context;

@@ -13,12 +13,13 @@ import { longPollEndpoint } from "./longpoll-endpoint.ts";
 import { postToSession } from "./longpoll-session.ts";
 import { PhoenixLongPollTransport } from "./longpoll-transport.ts";
 import { negotiate } from "./negotiate.ts";
+import { EngineIOCarrier } from "./engineio-carrier.ts";
 import type { Negotiated } from "./negotiate.ts";
-import { attachContext, LONGPOLL_TRANSPORT, PhoenixTransport, registerTransport, WEBSOCKET_TRANSPORT } from "./phoenix-transport.ts";
-import type { TransportContext } from "./phoenix-transport.ts";
+import { attachContext, contextOf, LONGPOLL_TRANSPORT, PhoenixTransport, registerTransport, WEBSOCKET_TRANSPORT } from "./phoenix-transport.ts";
+import type { FrameCarrier, TransportContext } from "./phoenix-transport.ts";
 import { routeRequest, routeTable } from "./routes.ts";
 import { sessionTokens } from "./session-token.ts";
-import type { ConnectInfo, TransportOptions, TransportServer } from "./types.ts";
+import type { ConnectInfo, TransportKind, TransportOptions, TransportServer } from "./types.ts";
 import { PhoenixWebSocketTransport } from "./websocket-transport.ts";
 
 /** A connection handler that throws leaves the socket unusable: close it as a server error. */
@@ -38,6 +39,11 @@ class PhoenixWebSocketServer extends WebSocketServer {
 
 type EngineRequest = IncomingMessage & { _query?: Record<string, string> };
 
+/** engine.io clients poll first and upgrade to WebSocket, or start on WebSocket. */
+const ENGINE_IO_TRANSPORTS = ["polling", "websocket"];
+
+type Admission = { ok: true; negotiated: Negotiated } | { ok: false; status: 403 | 503 };
+
 /** engine.io's heartbeat between its Socket and our transports (see limits.ts); tests shorten it. */
 export interface EngineHeartbeat {
   intervalMs: number;
@@ -49,13 +55,13 @@ const ENGINE_HEARTBEAT: EngineHeartbeat = { intervalMs: ENGINE_PING_INTERVAL_MS,
 export function createTransportServer(options: TransportOptions, heartbeat: EngineHeartbeat = ENGINE_HEARTBEAT): TransportServer {
   const { logger } = options;
   const engine = new Server({
-    // "websocket" only makes engine.io build its ws server (init() checks for that name); every
-    // request reaches engine.io through our request step, which names one of our transports.
-    transports: ["websocket", WEBSOCKET_TRANSPORT, LONGPOLL_TRANSPORT] as unknown as ("websocket" | "polling")[],
+    // engine.io's own transports serve engine.io clients (ENGINE_IO_PATH); Phoenix clients reach
+    // ours, named by our request step.
+    transports: [...ENGINE_IO_TRANSPORTS, WEBSOCKET_TRANSPORT, LONGPOLL_TRANSPORT] as unknown as ("websocket" | "polling")[],
     maxHttpBufferSize: options.maxFrameBytes,
     pingInterval: heartbeat.intervalMs,
     pingTimeout: heartbeat.timeoutMs,
-    allowUpgrades: false,
+    allowUpgrades: true,
     perMessageDeflate: false,
     httpCompression: false,
     wsEngine: PhoenixWebSocketServer,
@@ -64,7 +70,7 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
   const tokens = sessionTokens(options.secret);
   const connections = new Map<string, EngineConnection>();
   const sessions = new Map<string, PhoenixLongPollTransport>();
-  const counts = { websocket: 0, longpoll: 0 };
+  const counts: Record<TransportKind, number> = { websocket: 0, longpoll: 0, engineio: 0 };
   let accepting = true;
 
   const longPoll = { ...options.longPoll, issueToken: (sessionId: string) => tokens.issue({ nodeId: options.nodeId, sessionId, issuedAt: Date.now() }) };
@@ -80,13 +86,30 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
     }
   };
 
+  /** Everything a new connection must pass before engine.io sees it: drain, Origin, vsn, connect/3. */
+  const admit = async (kind: TransportKind, query: URLSearchParams, req: IncomingMessage): Promise<Admission> => {
+    if (!accepting) return { ok: false, status: 503 };
+    const negotiated = negotiate(kind, query, req);
+    if (!negotiated || !options.checkOrigin(req.headers.origin)) return { ok: false, status: 403 };
+    const remoteAddress = req.socket.remoteAddress ?? "";
+    if (!(await authorize({ params: negotiated.params, headers: req.headers, remoteAddress }))) return { ok: false, status: 403 };
+    attachContext(req, contextFor(negotiated));
+    return { ok: true, negotiated };
+  };
+
+  const carrierOf = (socket: Socket): FrameCarrier | undefined => {
+    if (socket.transport instanceof PhoenixTransport) return socket.transport;
+    const context = contextOf(socket.request);
+    return context && new EngineIOCarrier(socket, context);
+  };
+
   engine.on("connection", (socket: Socket) => {
-    const transport = socket.transport;
-    if (!(transport instanceof PhoenixTransport)) return socket.close(true);
-    const connection = new EngineConnection(socket, transport, options, logger);
+    const carrier = carrierOf(socket);
+    if (!carrier) return socket.close(true);
+    const connection = new EngineConnection(socket.transport.sid, socket, carrier, options, logger);
     connections.set(connection.id, connection);
     counts[connection.transport]++;
-    if (transport instanceof PhoenixLongPollTransport) sessions.set(connection.id, transport);
+    if (carrier instanceof PhoenixLongPollTransport) sessions.set(connection.id, carrier);
     connection.once("close", () => {
       connections.delete(connection.id);
       sessions.delete(connection.id);
@@ -135,15 +158,26 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
   });
 
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer, query: URLSearchParams) => {
-    if (!accepting) return refuseUpgrade(socket, 503);
-    const negotiated = negotiate("websocket", query, req);
-    if (!negotiated || !options.checkOrigin(req.headers.origin)) return refuseUpgrade(socket, 403);
-    const remoteAddress = req.socket.remoteAddress ?? "";
-    if (!(await authorize({ params: negotiated.params, headers: req.headers, remoteAddress }))) return refuseUpgrade(socket, 403);
+    const admission = await admit("websocket", query, req);
+    if (!admission.ok) return refuseUpgrade(socket, admission.status);
     if (socket.destroyed) return;
-    attachContext(req, contextFor(negotiated));
     (req as EngineRequest)._query = engineQuery(WEBSOCKET_TRANSPORT);
     engine.handleUpgrade(req, socket, head);
+  };
+
+  /**
+   * engine.io's own protocol, query and all: a handshake (no `sid`) is admitted like any Phoenix
+   * connection; later requests of the session belong to engine.io alone. Its polling needs session
+   * affinity (engine.io answers an unknown `sid` with 400), its WebSocket transport does not.
+   */
+  const engineIO = async (req: IncomingMessage, query: URLSearchParams, refuse: (status: number) => void, pass: () => void) => {
+    const transport = query.get("transport");
+    if (transport === null || !ENGINE_IO_TRANSPORTS.includes(transport)) return refuse(400);
+    if (!query.has("sid")) {
+      const admission = await admit("engineio", query, req);
+      if (!admission.ok) return refuse(admission.status);
+    } else if (!options.checkOrigin(req.headers.origin)) return refuse(403);
+    pass();
   };
 
   return {
@@ -154,7 +188,11 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
         answerStatus(res, 400);
         return true;
       }
-      handleLongPoll(req, res, route.query).catch((error: unknown) => {
+      const handling =
+        route.kind === "engineio"
+          ? engineIO(req, route.query, (status) => answerStatus(res, status), () => engine.handleRequest(req, res))
+          : handleLongPoll(req, res, route.query);
+      handling.catch((error: unknown) => {
         logger.error({ err: error, url: req.url }, "longpoll request failed");
         answerStatus(res, 500);
       });
@@ -164,11 +202,15 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
       const route = routeRequest(routes, req.url);
       if (!route) return false;
       socket.on("error", (error) => logger.debug({ err: error }, "upgrade socket error"));
-      if (route.kind !== "websocket") {
+      if (route.kind === "longpoll") {
         refuseUpgrade(socket, 400);
         return true;
       }
-      upgrade(req, socket, head, route.query).catch((error: unknown) => {
+      const handling =
+        route.kind === "engineio"
+          ? engineIO(req, route.query, (status) => refuseUpgrade(socket, status), () => engine.handleUpgrade(req, socket, head))
+          : upgrade(req, socket, head, route.query);
+      handling.catch((error: unknown) => {
         logger.error({ err: error, url: req.url }, "websocket upgrade failed");
         refuseUpgrade(socket, 500);
       });

@@ -4,7 +4,8 @@ import type { Logger } from "pino";
 import type { Frame, Serializer } from "@switchboard/protocol";
 import type { LongPollRelay } from "./longpoll-relay.ts";
 
-export type TransportKind = "websocket" | "longpoll";
+/** `engineio`: engine.io's own clients (polling, upgraded to WebSocket), Phoenix V2 frames inside its messages. */
+export type TransportKind = "websocket" | "longpoll" | "engineio";
 
 /** One client connection, whatever carries it. Frames in and out are raw: decoding is the caller's job. */
 export interface Connection {
@@ -46,7 +47,7 @@ export interface LongPollOptions {
 }
 
 export interface TransportOptions {
-  /** Socket mount points: "/socket" serves /socket/websocket and /socket/longpoll; "/websocket" also serves tangram's bare /websocket. */
+  /** Socket mount points: "/socket" serves /socket/websocket, /socket/longpoll and /socket/engine.io/; "/websocket" also serves tangram's bare /websocket. */
   paths: string[];
   /** false → HTTP 403, no upgrade, no session. */
   checkOrigin(origin: string | undefined): boolean;
@@ -69,7 +70,7 @@ export interface TransportServer {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /** Drain: new connections get 503; open ones keep working. */
   stopAccepting(): void;
-  connectionCount(): { websocket: number; longpoll: number };
+  connectionCount(): Record<TransportKind, number>;
   /** Closes every connection (GOING_AWAY) and engine.io. */
   close(): Promise<void>;
 }
