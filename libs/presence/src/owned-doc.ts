@@ -24,13 +24,15 @@ export class OwnedDoc {
   private announced = false;
   /** Tombstones left in the current generation. */
   private churn = 0;
+  /** Kept here because Y.Map's own size walks every key. */
+  private live = 0;
 
   constructor(public generation: number) {
     this.reset(generation, []);
   }
 
   get size(): number {
-    return this.map.size;
+    return this.live;
   }
 
   get tombstones(): number {
@@ -52,12 +54,14 @@ export class OwnedDoc {
 
   set(memberId: string, entry: Entry): void {
     if (this.map.has(memberId)) this.churn += 1;
+    else this.live += 1;
     this.map.set(memberId, entry);
   }
 
   delete(memberId: string): void {
     if (!this.map.has(memberId)) return;
     this.churn += 1;
+    this.live -= 1;
     this.map.delete(memberId);
   }
 
@@ -105,5 +109,6 @@ export class OwnedDoc {
     this.pending = [];
     this.announced = false;
     this.churn = 0;
+    this.live = entries.length;
   }
 }

@@ -20,6 +20,8 @@ export class ReplicaDoc {
   private readonly doc = new Y.Doc();
   private readonly map = this.doc.getMap<unknown>(ENTRIES_MAP);
   private collecting: MemberChange[] = [];
+  /** Well-formed entries held; kept here because Y.Map's own size walks every key. */
+  private live = 0;
 
   constructor(readonly generation: number) {
     this.map.observe((event) => {
@@ -33,7 +35,7 @@ export class ReplicaDoc {
   }
 
   get size(): number {
-    return this.map.size;
+    return this.live;
   }
 
   /** Member id → entry; values that are not well-formed entries are left out. */
@@ -66,6 +68,7 @@ export class ReplicaDoc {
     }
     const changes = this.collecting;
     this.collecting = [];
+    for (const { before, after } of changes) this.live += (after ? 1 : 0) - (before ? 1 : 0);
     const store = this.doc.store;
     return { ok: true, changes, complete: store.pendingStructs === null && store.pendingDs === null };
   }
