@@ -31,6 +31,7 @@ export function createMetrics(nodeId: string, live: LiveState) {
       },
     }),
     connectionsOpened: new Counter({ name: "switchboard_connections_opened_total", help: "Client connections accepted", labelNames: ["transport"], registers: [registry] }),
+    connectionsRefused: new Counter({ name: "switchboard_connections_refused_total", help: "Connection attempts refused by a limit", labelNames: ["reason"], registers: [registry] }),
     closes: new Counter({ name: "switchboard_connection_closes_total", help: "Connections closed, by close code", labelNames: ["code"], registers: [registry] }),
     channels: new Gauge({ name: "switchboard_channels", help: "Joined channels on this node", registers: [registry], collect() { this.set(live.channels()); } }),
     joins: new Counter({ name: "switchboard_joins_total", help: "Successful channel joins", registers: [registry] }),
