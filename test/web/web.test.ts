@@ -178,6 +178,7 @@ describe("web: chat and dashboard in a browser, across two nodes", { timeout: 12
         "deliveries/s above zero on the chart",
         FLOW_VISIBLE_MS,
       );
+      await browser.screenshot(dashboard, "web-admin.png");
     } finally {
       flowing = false;
       await flow;
@@ -185,7 +186,6 @@ describe("web: chat and dashboard in a browser, across two nodes", { timeout: 12
     await message(alice, `burst ${sent - 1}`).waitFor();
     assert.ok(Number(await chart.getAttribute("data-points")) > pointsBefore, "the chart gained points");
     await dashboard.locator(".uplot").first().waitFor();
-    await browser.screenshot(dashboard, "web-admin.png");
   });
 
   it("a page that closes leaves the other page's presence within seconds", async () => {
