@@ -32,12 +32,14 @@ function copyStatic() {
   }
 }
 
-rmSync(dist, { recursive: true, force: true });
+// Watch mode keeps the previous output until the first rebuild replaces it: a gateway starting
+// next to it (npm run dev) must find dist/ there.
 if (process.argv.includes("--watch")) {
   const ctx = await context({ ...options, plugins: [{ name: "copy-static", setup: (b) => b.onEnd(copyStatic) }] });
   await ctx.watch();
   process.stdout.write("watching apps/web/src, writing apps/web/dist\n");
 } else {
+  rmSync(dist, { recursive: true, force: true });
   await build(options);
   copyStatic();
 }
