@@ -35,16 +35,20 @@ interface Launched {
   bridge: string;
   output: string[];
   tree: number[];
+  /** Command line of each process in `tree` when it was recorded. */
+  commands: Map<number, string | undefined>;
 }
 
 let launched: Launched | undefined;
 
 after(() => {
-  // Only if an assertion failed midway: never leave the recorded tree running.
+  // Only if an assertion failed midway: never leave the recorded tree running. A pid whose command
+  // line changed belongs to another process by now and is left alone.
   if (!launched) return;
-  for (const pid of [launched.child.pid ?? 0, ...launched.tree]) {
-    if (alive(pid)) process.kill(pid, "SIGKILL");
+  for (const pid of launched.tree) {
+    if (alive(pid) && commandLine(pid) === launched.commands.get(pid)) process.kill(pid, "SIGKILL");
   }
+  if (launched.child.exitCode === null && launched.child.signalCode === null) launched.child.kill("SIGKILL");
 });
 
 async function pickFirstPort(): Promise<number> {
@@ -85,7 +89,9 @@ async function launch(firstPort: number): Promise<Launched> {
     });
   });
   const [, open = "", gateways = "", bridge = ""] = ready;
-  return { child, open, gateways: gateways.split(","), bridge, output, tree: descendants(child.pid ?? 0) };
+  const tree = descendants(child.pid ?? 0);
+  const commands = new Map(tree.map((pid) => [pid, commandLine(pid)]));
+  return { child, open, gateways: gateways.split(","), bridge, output, tree, commands };
 }
 
 async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown>; upstream: string | null }> {
