@@ -188,6 +188,27 @@ describe("web: chat and dashboard in a browser, across two nodes", { timeout: 12
     await dashboard.locator(".uplot").first().waitFor();
   });
 
+  it("the dashboard lists every node with connections and uptime", async () => {
+    for (const node of nodes) {
+      const row = dashboard.locator(`#nodes tr[data-node="${node.nodeId}"]`);
+      await eventually(async () => /^\d+$/.test((await row.locator("td").nth(1).textContent()) ?? ""), `${node.nodeId} connections`);
+      assert.match((await row.locator("td").nth(3).textContent()) ?? "", /^\d+[smhd]/);
+    }
+  });
+
+  it("the dashboard publishes a test message into the room, never into admin", async () => {
+    await dashboard.fill("#publish-topic", TOPIC);
+    await dashboard.fill("#publish-event", "new_msg");
+    await dashboard.fill("#publish-payload", JSON.stringify({ user: "admin", body: "Announcement from the dashboard" }));
+    await dashboard.click("#publish-form button[type=submit]");
+    await dashboard.locator('#publish-result[data-ok="true"]').waitFor();
+    await message(alice, "Announcement from the dashboard").waitFor();
+    await message(bob, "Announcement from the dashboard").waitFor();
+    await dashboard.fill("#publish-topic", "admin");
+    await dashboard.click("#publish-form button[type=submit]");
+    await dashboard.locator('#publish-result[data-ok="false"]').waitFor();
+  });
+
   it("a page that closes leaves the other page's presence within seconds", async () => {
     await bob.close();
     await presenceOf(alice, "bob").waitFor({ state: "detached", timeout: CROSS_NODE_MS });

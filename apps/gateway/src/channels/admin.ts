@@ -4,7 +4,8 @@ import { ADMIN_TOPIC, type TokenVerifier } from "@switchboard/auth";
 import { error, ok, reply } from "@switchboard/channels";
 import type { ChannelEvents, ChannelHandler } from "@switchboard/channels";
 import type { Cluster } from "@switchboard/cluster";
-import { joinToken } from "./payload-shape.ts";
+import type { Payload } from "@switchboard/protocol";
+import { isObject, joinToken } from "./payload-shape.ts";
 
 /**
  * Events on the `admin` topic, each a broadcast to every admin client on every node:
@@ -13,7 +14,9 @@ import { joinToken } from "./payload-shape.ts";
  * - `channel.leave`  `{topic, socket, node, members}`: a member left; after a node died, one
  *   `channel.leave` per topic with `socket: null` and `departed` = how many of its members went;
  * - `channel.remove` `{topic}`: the last member left.
- * An admin client pushes `channel.list` and gets the reply `{"channels": [{topic, members}]}`.
+ * An admin client pushes `channel.list` and gets the reply `{"channels": [{topic, members}]}`,
+ * `node.list` → `{"nodes": [NodeInfo]}` (the node registry), and `publish` `{topic, event, payload}`
+ * → a broadcast to that topic (not `admin`, no `phx_`/`presence_` event), replied `{}`.
  * The admin topic itself is not reported (admin clients would otherwise announce each other).
  */
 export const AdminEvent = {
@@ -22,11 +25,14 @@ export const AdminEvent = {
   LEAVE: "channel.leave",
   REMOVE: "channel.remove",
   LIST: "channel.list",
+  NODES: "node.list",
+  PUBLISH: "publish",
 } as const;
 
 export const AdminReplyError = {
   UNKNOWN_EVENT: "unknown admin event",
   UNAVAILABLE: "channel counts unavailable",
+  BAD_PUBLISH: "publish needs {topic, event, payload}: not the admin topic, not a phx_ or presence_ event",
 } as const;
 
 // Counts live in Redis so that "first member" and "last member" are decided once, cluster-wide:
@@ -119,20 +125,36 @@ export function createAdmin(options: AdminOptions): Admin {
       const verified = verifier.verifyForTopic(joinToken(payload), topic);
       return verified.ok ? ok({}) : error({ reason: verified.reason });
     },
-    async handleIn(event) {
-      if (event !== AdminEvent.LIST) return reply("error", { reason: AdminReplyError.UNKNOWN_EVENT });
-      try {
-        const counts = await redis.hgetall(countsKey);
-        const channels = Object.entries(counts)
-          .map(([topic, members]) => ({ topic, members: Number(members) }))
-          .sort((a, b) => a.topic.localeCompare(b.topic));
-        return reply("ok", { channels });
-      } catch (failure) {
-        logger.warn({ err: failure }, "channel.list failed");
-        return reply("error", { reason: AdminReplyError.UNAVAILABLE });
+    async handleIn(event, payload) {
+      switch (event) {
+        case AdminEvent.LIST:
+          return listChannels();
+        case AdminEvent.NODES:
+          return reply("ok", { nodes: await cluster.nodes() });
+        case AdminEvent.PUBLISH: {
+          const message = publishRequest(payload);
+          if (!message) return reply("error", { reason: AdminReplyError.BAD_PUBLISH });
+          await cluster.broadcast(message);
+          return reply("ok", {});
+        }
+        default:
+          return reply("error", { reason: AdminReplyError.UNKNOWN_EVENT });
       }
     },
   };
+
+  async function listChannels() {
+    try {
+      const counts = await redis.hgetall(countsKey);
+      const channels = Object.entries(counts)
+        .map(([topic, members]) => ({ topic, members: Number(members) }))
+        .sort((a, b) => a.topic.localeCompare(b.topic));
+      return reply("ok", { channels });
+    } catch (failure) {
+      logger.warn({ err: failure }, "channel.list failed");
+      return reply("error", { reason: AdminReplyError.UNAVAILABLE });
+    }
+  }
 
   return {
     handler,
@@ -150,4 +172,13 @@ export function createAdmin(options: AdminOptions): Admin {
       for (const node of await redis.smembers(nodesKey)) if (!alive.has(node) && node !== nodeId) await sweep(node);
     },
   };
+}
+
+/** An admin's test message: any topic but `admin` itself, never a protocol event. */
+function publishRequest(payload: Payload): { topic: string; event: string; payload: Payload } | undefined {
+  if (!isObject(payload) || !("payload" in payload)) return undefined;
+  const { topic, event } = payload;
+  if (typeof topic !== "string" || topic.length === 0 || topic === ADMIN_TOPIC) return undefined;
+  if (typeof event !== "string" || event.length === 0 || event.startsWith("phx_") || event.startsWith("presence_")) return undefined;
+  return { topic, event, payload: payload.payload as Payload };
 }
