@@ -224,3 +224,31 @@ describe("WebSocket limits", () => {
     assert.equal((await nextMessage(ws)).data.toString(), "still here");
   });
 });
+
+describe("WebSocket: a throwing frame listener", () => {
+  let harness: Harness;
+  before(async () => {
+    harness = await startHarness({
+      onConnection(connection) {
+        connection.on("frame", (frame) => {
+          if (frame === "boom") throw new Error("handler bug");
+          connection.write(frame);
+        });
+      },
+    });
+  });
+  after(async () => {
+    await harness.stop();
+  });
+
+  test("closes that connection with 1011; the process and other connections carry on", async () => {
+    const victim = await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`);
+    const bystander = await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`);
+    const closed = closeOf(victim);
+    victim.send("boom");
+    assert.equal((await closed).code, 1011);
+    bystander.send("fine");
+    assert.equal((await nextMessage(bystander)).data.toString(), "fine");
+    bystander.terminate();
+  });
+});

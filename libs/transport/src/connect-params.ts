@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { TransportKind } from "./types.ts";
 
 /** phoenix.js ≥1.8 carries `authToken` as a WebSocket subprotocol next to `phoenix`: `base64url.bearer.phx.<base64 of the token>`. */
-const AUTH_TOKEN_SUBPROTOCOL_PREFIX = "base64url.bearer.phx.";
+export const AUTH_TOKEN_SUBPROTOCOL_PREFIX = "base64url.bearer.phx.";
 /** ...and over LongPoll as this header, in clear. */
 const AUTH_TOKEN_HEADER = "x-phoenix-authtoken";
 /** The serializer version: the transport's business, not the application's. */

@@ -5,10 +5,9 @@ import type { Logger } from "pino";
 import { CloseCode } from "@switchboard/protocol";
 import type { Frame, Serializer } from "@switchboard/protocol";
 import type { FrameCarrier } from "./phoenix-transport.ts";
+import { Rfc6455 } from "./rfc6455-codes.ts";
 import type { Connection, TransportKind } from "./types.ts";
 
-/** What a connection reports when it broke without any close code (RFC 6455 1006). */
-const ABNORMAL_CLOSURE = 1006;
 
 export interface ConnectionLimits {
   idleTimeoutMs: number;
@@ -46,10 +45,7 @@ export class EngineConnection extends EventEmitter implements Connection {
     this.remoteAddress = socket.remoteAddress ?? "";
     this.headers = socket.request.headers;
     this.idleTimer = setTimeout(onIdle, limits.idleTimeoutMs, this);
-    socket.on("message", (frame: Frame) => {
-      this.idleTimer.refresh();
-      this.emit("frame", frame);
-    });
+    socket.on("message", (frame: Frame) => this.receive(frame));
     socket.once("close", (reason: string) => this.onSocketClose(reason));
   }
 
@@ -73,11 +69,23 @@ export class EngineConnection extends EventEmitter implements Connection {
     this.socket.close(true);
   }
 
+  private receive(frame: Frame): void {
+    this.idleTimer.refresh();
+    // The listener runs inside ws's or engine.io's I/O callbacks, where a throw would end the process.
+    try {
+      this.emit("frame", frame);
+    } catch (error) {
+      this.logger.error({ err: error, socket: this.id }, "frame listener failed, closing");
+      // A listener that throws leaves the connection in an unknown state.
+      this.close(Rfc6455.INTERNAL_ERROR, "internal error");
+    }
+  }
+
   private onSocketClose(engineReason: string): void {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.idleTimer);
-    const code = this.carrier.closeCode ?? ABNORMAL_CLOSURE;
+    const code = this.carrier.closeCode ?? Rfc6455.ABNORMAL_CLOSURE;
     const reason = this.carrier.closeReason;
     this.logger.debug({ socket: this.id, transport: this.transport, code, reason, engineReason }, "connection closed");
     this.emit("close", code, reason);

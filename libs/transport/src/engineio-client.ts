@@ -1,13 +1,11 @@
 import { Socket as EngineSocket } from "engine.io-client";
 import type { TransportName } from "engine.io-client";
+import { AUTH_TOKEN_SUBPROTOCOL_PREFIX } from "./connect-params.ts";
+import { Rfc6455 } from "./rfc6455-codes.ts";
+import { ENGINE_IO_PATH } from "./routes.ts";
 
 /** phoenix.js reads a transport's readyState as WebSocket's numbers. */
 const READY_STATES = { opening: 0, open: 1, closing: 2, closed: 3 } as const;
-/** A close the client did not ask for: phoenix.js reconnects after it (as after any code but a clean 1000). */
-const ABNORMAL_CLOSURE = 1006;
-const AUTH_TOKEN_SUBPROTOCOL_PREFIX = "base64url.bearer.phx.";
-/** Where the gateway serves engine.io clients under a socket mount point (see routes.ts). */
-const ENGINE_IO_PATH = "engine.io";
 
 export interface CloseEventLike {
   code: number;
@@ -58,8 +56,9 @@ export class EngineIOTransport {
     this.engine.on("message", (data: unknown) => this.onmessage({ data: toArrayBuffer(data) }));
     this.engine.on("error", (error: unknown) => this.onerror(error));
     this.engine.on("close", (reason: string) => {
+      // A close the client did not ask for: phoenix.js reconnects after it.
       const closed = this.closedByClient;
-      this.onclose(closed ? { ...closed, wasClean: true } : { code: ABNORMAL_CLOSURE, reason, wasClean: false });
+      this.onclose(closed ? { ...closed, wasClean: true } : { code: Rfc6455.ABNORMAL_CLOSURE, reason, wasClean: false });
     });
   }
 

@@ -17,13 +17,12 @@ import { EngineIOCarrier } from "./engineio-carrier.ts";
 import type { Negotiated } from "./negotiate.ts";
 import { attachContext, contextOf, LONGPOLL_TRANSPORT, PhoenixTransport, registerTransport, WEBSOCKET_TRANSPORT } from "./phoenix-transport.ts";
 import type { FrameCarrier, TransportContext } from "./phoenix-transport.ts";
+import { Rfc6455 } from "./rfc6455-codes.ts";
 import { routeRequest, routeTable } from "./routes.ts";
 import { sessionTokens } from "./session-token.ts";
 import type { ConnectInfo, TransportKind, TransportOptions, TransportServer } from "./types.ts";
 import { PhoenixWebSocketTransport } from "./websocket-transport.ts";
 
-/** A connection handler that throws leaves the socket unusable: close it as a server error. */
-const INTERNAL_ERROR = 1011;
 /** engine.io protocol revision our transports declare (v3 would make engine.io expect client pings). */
 const ENGINE_PROTOCOL = "4";
 
@@ -119,7 +118,8 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
       options.onConnection(connection);
     } catch (error) {
       logger.error({ err: error, socket: connection.id }, "connection handler failed");
-      connection.close(INTERNAL_ERROR, "internal error");
+      // A handler that throws leaves the socket unusable.
+      connection.close(Rfc6455.INTERNAL_ERROR, "internal error");
     }
   });
   engine.on("connection_error", (error: { code: number; message: string; req: IncomingMessage }) => {

@@ -1,24 +1,22 @@
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import WebSocket from "ws";
+import { CloseCode } from "@switchboard/protocol";
 import type { Frame } from "@switchboard/protocol";
 import { MAX_CLOSE_REASON_BYTES } from "./limits.ts";
 import { PhoenixTransport, WEBSOCKET_TRANSPORT } from "./phoenix-transport.ts";
+import { Rfc6455 } from "./rfc6455-codes.ts";
 
-/** RFC 6455 codes ws closes with on its own, named for the close event we report. */
-const ABNORMAL_CLOSURE = 1006;
-const PROTOCOL_ERROR = 1002;
-const INVALID_PAYLOAD = 1007;
-const MESSAGE_TOO_BIG = 1009;
+/** The codes ws closes with after its own errors, for the close event we report. */
 const CLOSE_CODE_BY_WS_ERROR: Record<string, number> = {
-  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: MESSAGE_TOO_BIG,
-  WS_ERR_INVALID_UTF8: INVALID_PAYLOAD,
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: CloseCode.MESSAGE_TOO_BIG,
+  WS_ERR_INVALID_UTF8: Rfc6455.INVALID_PAYLOAD,
 };
 
 /** The code ws closed with after one of its errors: its own WS_ERR_* codes are protocol violations by the peer. */
 function closeCodeFor(error: Error & { code?: string }): number {
-  if (!error.code?.startsWith("WS_ERR_")) return ABNORMAL_CLOSURE;
-  return CLOSE_CODE_BY_WS_ERROR[error.code] ?? PROTOCOL_ERROR;
+  if (!error.code?.startsWith("WS_ERR_")) return Rfc6455.ABNORMAL_CLOSURE;
+  return CLOSE_CODE_BY_WS_ERROR[error.code] ?? Rfc6455.PROTOCOL_ERROR;
 }
 
 const AS_TEXT = { binary: false };
