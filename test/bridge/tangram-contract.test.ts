@@ -169,7 +169,7 @@ describe("tangram bridge contract", () => {
     { todo: "the envelope's ref stays null until libs/channels passes the push ref to handleIn" },
     async () => {
       const asker = await client().joinOrThrow("env:ask", { token: tokenFor("env:*", "asker") });
-      const result = await pushResult(asker.channel.push("ask", { q: 42 }, 3_000));
+      const result = await pushResult(asker.channel.push("ask", { q: 42 }, 1_000));
       assert.deepEqual(result, { status: "ok", response: { answer: { q: 42 }, user: "asker" } });
     },
   );
