@@ -87,4 +87,20 @@ describe("node registry", () => {
     }
     assert.equal(connections, 2);
   });
+
+  it("takes no node for dead when Redis lost the registry (restart, flush)", async () => {
+    const prefix = uniquePrefix();
+    const [a, b] = await Promise.all(["a", "b"].map((id) => start(id, prefix)));
+    const down: string[] = [];
+    for (const node of [a!, b!]) node.cluster.on("node-down", (id) => down.push(`${node.id} saw ${id}`));
+    await waitForNodes(a!, 2);
+    await waitForNodes(b!, 2);
+
+    // Whichever node beats first after the loss lists itself alone for a moment.
+    await b!.redis.flushall();
+    await Promise.all([a!, b!].map((node) => node.cluster.nodes()));
+    await sleep(NODE_TTL_MS * 2);
+    assert.deepEqual(await ids(b!), ["a", "b"]);
+    assert.deepEqual(down, []);
+  });
 });

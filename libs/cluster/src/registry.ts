@@ -89,6 +89,9 @@ export class NodeRegistry {
 
   private noticeDownNodes(live: NodeInfo[], now: number): void {
     const alive = new Set(live.map((node) => node.id));
+    // Without this node in it, the listing comes from before its first heartbeat or from a Redis
+    // that lost its data (restart): it says nothing about who is down.
+    if (!alive.has(this.options.nodeId)) return;
     const previous = this.known;
     this.known = alive;
     if (previous === undefined) return;
