@@ -175,4 +175,24 @@ describe("stock phoenix 1.8 LongPoll client behind a round-robin proxy over 3 no
     // The stock client rejoins its channels by itself once the new session is open.
     assert.deepEqual(await pushResult(channel.push("echo", { after: true })), { status: "ok", response: { after: true } });
   });
+
+  test("with WebSocket blocked by the proxy, longPollFallbackMs ends up connected over LongPoll", async () => {
+    const phoenix = (await import("phoenix")) as unknown as PhoenixModule;
+    const { default: WebSocket } = await import("ws");
+    const socket = new phoenix.Socket(`${proxy.url.replace("http", "ws")}/socket`, {
+      transport: WebSocket,
+      longPollFallbackMs: 200,
+      reconnectAfterMs: () => 50,
+      logger: undefined,
+    });
+    sockets.push(socket);
+    const longPollSessions = () => nodes.filter((node) => !node.stopped).reduce((sum, node) => sum + node.harness.transport.connectionCount().longpoll, 0);
+    const sessionsBefore = longPollSessions();
+    const opened = within(new Promise<void>((resolve) => socket.onOpen(resolve)), 5_000, "open after fallback");
+    socket.connect();
+    await opened;
+    const channel = socket.channel("rooms:fallback", { user: "fb" });
+    assert.deepEqual(await pushResult(channel.join()), { status: "ok", response: { user: "fb" } });
+    assert.equal(longPollSessions(), sessionsBefore + 1, "the connection is a new LongPoll session");
+  });
 });

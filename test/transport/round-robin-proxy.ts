@@ -10,7 +10,7 @@ export interface RoundRobinProxy {
   stop(): Promise<void>;
 }
 
-/** An HTTP proxy on 127.0.0.1 that sends every request to the next target in turn: no affinity at all. */
+/** An HTTP proxy on 127.0.0.1 that sends every request to the next target in turn (no affinity at all) and refuses WebSocket upgrades. */
 export async function startRoundRobinProxy(targets: string[]): Promise<RoundRobinProxy> {
   const live = targets.map((_, index) => index);
   const served: number[] = [];
@@ -30,6 +30,8 @@ export async function startRoundRobinProxy(targets: string[]): Promise<RoundRobi
     res.on("close", () => upstream.destroy());
     req.pipe(upstream);
   });
+  // Like a proxy that only speaks plain HTTP: every WebSocket upgrade is refused.
+  server.on("upgrade", (_req, socket) => socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
