@@ -44,6 +44,8 @@ export interface DevCluster {
   ready(): Promise<void>;
   /** Gateways first (SIGINT: close sockets now, no drain window in development), then the bridge. */
   stop(): Promise<void>;
+  /** Signals one process (SIGTERM drains a gateway) and waits for it, e.g. to test a rolling restart. */
+  stopNode(nodeId: string, signal: NodeJS.Signals): Promise<ProcessExit>;
   kill(): void;
 }
 
@@ -94,6 +96,11 @@ export function launchCluster(options: ClusterOptions): DevCluster {
     await Promise.all(processes.filter((child) => !gatewayProcesses.includes(child)).map((child) => child.stop("SIGTERM")));
   };
   const kill = () => processes.forEach((child) => child.kill());
+  const stopNode = (nodeId: string, signal: NodeJS.Signals) => {
+    const child = processes.find((candidate) => candidate.name === nodeId);
+    if (!child) throw new Error(`no process ${nodeId} in this cluster`);
+    return child.stop(signal);
+  };
 
   const timeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   const anyDown = () => processes.some((child) => !child.running);
@@ -106,7 +113,7 @@ export function launchCluster(options: ClusterOptions): DevCluster {
       throw new Error(down.length > 0 ? `${down.join(", ")} exited at start` : (error as Error).message);
     }
   };
-  return { gateways, bridge, failed, ready, stop, kill };
+  return { gateways, bridge, failed, ready, stop, stopNode, kill };
 }
 
 /** Where this machine reaches a server listening on `host` (the wildcard addresses include loopback). */
