@@ -73,9 +73,27 @@ describe("presence through three gateway processes and stock phoenix.js clients"
     await eventually(() => everyoneSees({ alice: 2, carol: 1 }), `bob's leave to reach every client: ${describeSeen(members)}`);
   });
 
+  it("a gateway started later shows its clients the full list", async () => {
+    gateways.push(await startGateway({ redisUrl: redis.url, nodeId: "presence-late" }));
+    await join("e1", gateways[3]!, "erin");
+    await eventually(() => everyoneSees({ alice: 2, carol: 1, erin: 1 }), `erin and everyone else to agree: ${describeSeen(members)}`);
+  });
+
+  it("every client converges again after a Redis restart, with a leave made while Redis was down", async () => {
+    const restarted = redis.restart(1_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const erin = members.find((member) => member.name === "e1")!;
+    members.splice(members.indexOf(erin), 1);
+    erin.socket.disconnect();
+    await restarted;
+    await eventually(() => everyoneSees({ alice: 2, carol: 1 }), `erin's leave to reach every client after the restart: ${describeSeen(members)}`, 15_000);
+    await join("e2", gateways[3]!, "erin");
+    await eventually(() => everyoneSees({ alice: 2, carol: 1, erin: 1 }), `a join after the restart to reach every client: ${describeSeen(members)}`, 10_000);
+  });
+
   it("a SIGKILLed gateway's users leave every other client within the target", async () => {
     await join("d1", gateways[1]!, "dave");
-    await eventually(() => everyoneSees({ alice: 2, carol: 1, dave: 1 }), `dave to arrive: ${describeSeen(members)}`);
+    await eventually(() => everyoneSees({ alice: 2, carol: 1, dave: 1, erin: 1 }), `dave to arrive: ${describeSeen(members)}`);
     const victim = gateways[2]!;
     const killedAt = Date.now();
     victim.kill("SIGKILL");
@@ -84,7 +102,7 @@ describe("presence through three gateway processes and stock phoenix.js clients"
       member.socket.disconnect();
       members.splice(members.indexOf(member), 1);
     }
-    await eventually(() => everyoneSees({ alice: 1, dave: 1 }), `the dead node's users to leave: ${describeSeen(members)}`, DEAD_NODE_TARGET_MS);
+    await eventually(() => everyoneSees({ alice: 1, dave: 1, erin: 1 }), `the dead node's users to leave: ${describeSeen(members)}`, DEAD_NODE_TARGET_MS);
     process.stdout.write(`# clients saw the dead gateway's users leave after ${Date.now() - killedAt} ms\n`);
   });
 });
