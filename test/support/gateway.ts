@@ -25,6 +25,8 @@ export interface GatewayOptions {
   port?: number;
 }
 
+const HEALTHY_WITHIN_MS = 45_000;
+
 const TEST_SECRET = "switchboard-test-secret-0123456789abcdef";
 
 /** Starts `apps/gateway` as a real process on 127.0.0.1 and waits until /healthz answers. */
@@ -83,7 +85,8 @@ export async function spawnApp(entry: string, opts: { nodeId: string; port: numb
       return code;
     },
   };
-  const deadline = Date.now() + 20_000;
+  // tsx compiles the sources on first start: seconds on a busy 2-core machine.
+  const deadline = Date.now() + HEALTHY_WITHIN_MS;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode} before it was healthy:\n${output}`);
     try {
@@ -94,7 +97,7 @@ export async function spawnApp(entry: string, opts: { nodeId: string; port: numb
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`${entry} not healthy after 20 s:\n${output}`);
+      throw new Error(`${entry} not healthy after ${HEALTHY_WITHIN_MS} ms:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
