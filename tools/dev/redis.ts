@@ -49,13 +49,14 @@ export async function startPrivateRedis(options: { port?: number } = {}): Promis
   const failedEarly = exited.then(() => {
     throw new RedisUnavailableError(`redis-server exited at start (is port ${port} taken?)`);
   });
+  // Only the race below cares; a later exit (a normal stop) must not count as unhandled.
+  failedEarly.catch(() => undefined);
   try {
     await Promise.race([waitForPort(port, REDIS_START_TIMEOUT_MS), failedEarly]);
   } catch (error) {
     child.kill("SIGKILL");
     throw error;
   }
-  failedEarly.catch(() => undefined);
 
   return {
     url: `redis://127.0.0.1:${port}`,
