@@ -7,7 +7,10 @@ import { startBridge, type BridgeProcess } from "../support/bridge.ts";
 import { allStarted } from "./settle.ts";
 import { StockClient, tokenFor } from "./stock-client.ts";
 
-/** The bridge outlives a Redis restart: it reconnects by itself, says so, takes the lease again and forwards. */
+/**
+ * The bridge outlives Redis outages: it reconnects by itself, says so, takes the lease again and
+ * forwards; a bridge started while Redis is down comes up once Redis does.
+ */
 let redis: RedisProcess;
 let gateway: GatewayProcess;
 let bridge: BridgeProcess;
@@ -49,5 +52,19 @@ test("after a Redis restart the bridge reconnects, logs it, leads again and forw
     assert.match(bridge.output(), /redis connection restored/);
   } finally {
     publisher.disconnect();
+  }
+});
+
+test("a bridge started while Redis is down waits for it instead of exiting", async () => {
+  redis.kill();
+  const late = await startBridge({ redisUrl: redis.url, nodeId: "late" });
+  try {
+    const waiting = await late.status();
+    assert.deepEqual({ ready: waiting.ready, leader: waiting.leader }, { ready: false, leader: false });
+    await redis.start();
+    await eventually(async () => (await late.status()).ready, "the late bridge connects and subscribes", 10_000);
+    assert.equal(late.child.exitCode, null);
+  } finally {
+    assert.equal(await late.stop("SIGTERM"), 0);
   }
 });

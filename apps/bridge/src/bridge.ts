@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { createCluster } from "@switchboard/cluster";
 import type { Config } from "@switchboard/config";
+import { createHistory, recordingBroadcast } from "@switchboard/history";
 import { REPLY_PREFIX, TO_PREFIX } from "./channel-name.ts";
 import { startHealthServer } from "./health.ts";
 import { createIngest, type IngestStats } from "./ingest.ts";
@@ -9,7 +10,10 @@ import { createLeaderLease, type LeaseOptions } from "./lease.ts";
 import { connectRedis, watchConnection } from "./redis.ts";
 import { startSystemClock } from "./system-clock.ts";
 
-export type BridgeConfig = Pick<Config, "nodeId" | "redisUrl" | "redisKeyPrefix" | "systemTickMs" | "host" | "port">;
+export type BridgeConfig = Pick<
+  Config,
+  "nodeId" | "redisUrl" | "redisKeyPrefix" | "systemTickMs" | "host" | "port" | "recoveryPatterns" | "historyMaxLength" | "historyTtlSeconds"
+>;
 
 export interface BridgeOptions {
   /** Lease timing overrides (tests); production uses the defaults in lease.ts. */
@@ -34,7 +38,9 @@ export async function startBridge(config: BridgeConfig, logger: Logger, options:
   if (!config.redisUrl) throw new Error("REDIS_URL is not set: the bridge needs the cluster's Redis");
   const prefix = config.redisKeyPrefix;
   const redis = connectRedis(config.redisUrl, "commands", log);
-  const subscriber = redis.duplicate({ connectionName: "switchboard-bridge-subscriber" });
+  // Subscriptions wait for Redis rather than fail (no retry limit, no command timeout): a bridge
+  // started before its Redis comes up by itself, and ioredis re-issues them after every reconnect.
+  const subscriber = redis.duplicate({ connectionName: "switchboard-bridge-subscriber", maxRetriesPerRequest: null, commandTimeout: undefined });
   watchConnection(subscriber, "subscriber", log);
 
   const cluster = createCluster({ redis, nodeId: config.nodeId, keyPrefix: prefix, logger: log });
@@ -46,7 +52,17 @@ export async function startBridge(config: BridgeConfig, logger: Logger, options:
     ...options.lease,
   });
   const isLeader = () => lease.isLeader();
-  const ingest = createIngest({ cluster, isLeader, logger: log });
+  // Backend broadcasts to recovery topics are recorded here, by their one publisher (the leader).
+  const history = createHistory({
+    redis,
+    keyPrefix: prefix,
+    patterns: config.recoveryPatterns,
+    maxLength: config.historyMaxLength,
+    ttlSeconds: config.historyTtlSeconds,
+    logger: log,
+  });
+  const broadcast = recordingBroadcast(history, cluster.broadcast.bind(cluster));
+  const ingest = createIngest({ cluster: { broadcast, reply: cluster.reply.bind(cluster) }, isLeader, logger: log });
   const clock = startSystemClock({
     cluster,
     isLeader,
@@ -56,10 +72,12 @@ export async function startBridge(config: BridgeConfig, logger: Logger, options:
   });
 
   subscriber.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, data: Buffer) => ingest.receive(channel, data));
+  // The only plain subscription: a leader announcing that it released the lease.
   subscriber.on("messageBuffer", () => lease.tryNow());
-  // ioredis re-issues both subscriptions by itself after a reconnect.
-  await subscriber.psubscribe(`${TO_PREFIX}*`, `${REPLY_PREFIX}*`);
-  await subscriber.subscribe(lease.releasedChannel);
+  Promise.all([subscriber.psubscribe(`${TO_PREFIX}*`, `${REPLY_PREFIX}*`), subscriber.subscribe(lease.releasedChannel)]).then(
+    () => log.info("subscribed to to:* and reply:*"),
+    (error: unknown) => log.error({ err: error }, "subscribing failed"),
+  );
 
   const health = await startHealthServer({
     host: config.host,

@@ -65,6 +65,8 @@ export function createLeaderLease(options: LeaseOptions): LeaderLease {
   const events = new EventEmitter();
 
   let held = false;
+  // One warning per outage: standbys retry every few hundred milliseconds.
+  let failing = false;
   let validUntil = 0;
   let stopped = false;
   let stepping = false;
@@ -100,8 +102,10 @@ export function createLeaderLease(options: LeaseOptions): LeaderLease {
           setHeld(true, "lease was free");
         }
       }
+      failing = false;
     } catch (error) {
-      log.warn({ err: error instanceof Error ? error.message : error }, "lease command failed");
+      log[failing ? "debug" : "warn"]({ err: error instanceof Error ? error.message : error }, "lease command failed");
+      failing = true;
     } finally {
       stepping = false;
       schedule(held ? renewEveryMs : acquireRetryMs);
