@@ -16,7 +16,9 @@ export type PublishPath = "to" | "handler";
 
 export type Command =
   | { type: "connect"; target: Target; urls: string[]; clients: number; topics: number; topicPrefix: string; secret?: string; redisUrl: string }
-  | { type: "publish"; messages: number; rate: number; payloadBytes: number; path: PublishPath; settleMs: number };
+  | { type: "publish"; messages: number; rate: number; payloadBytes: number; path: PublishPath; settleMs: number }
+  /** Join storm: once the clients of a killed node see their socket close, all rejoin through the first node at once. */
+  | { type: "storm"; expected: number; timeoutMs: number };
 
 export interface PublishResult {
   expected: number;
@@ -33,6 +35,7 @@ export interface PublishResult {
 interface Client {
   topic: number;
   received: Uint8Array;
+  closed: Promise<void>;
   close(): void;
 }
 
@@ -71,7 +74,8 @@ function topicName(index: number): string {
 function phoenixClient(url: string, topic: number, token: string | undefined): Promise<Client> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${url}/socket/websocket?vsn=2.0.0`);
-    const client: Client = { topic, received: new Uint8Array(0), close: () => ws.terminate() };
+    const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
+    const client: Client = { topic, received: new Uint8Array(0), closed, close: () => ws.terminate() };
     const heartbeat = setInterval(() => ws.send('[null,"hb","phoenix","heartbeat",{}]'), 25_000);
     ws.on("open", () => ws.send(JSON.stringify(["1", "1", topicName(topic), "phx_join", token ? { token } : {}])));
     ws.on("message", (data: Buffer) => {
@@ -96,23 +100,31 @@ function phoenixClient(url: string, topic: number, token: string | undefined): P
 function socketIoClient(url: string, topic: number): Promise<Client> {
   return new Promise((resolve, reject) => {
     const socket: IoSocket = ioClient(url, { transports: ["websocket"], forceNew: true, reconnection: false });
-    const client: Client = { topic, received: new Uint8Array(0), close: () => socket.disconnect() };
+    const closed = new Promise<void>((resolve) => socket.once("disconnect", () => resolve()));
+    const client: Client = { topic, received: new Uint8Array(0), closed, close: () => socket.disconnect() };
     socket.on("bench", (payload: { id: number; t: number }) => record(client, payload));
     socket.on("connect", () => socket.emit("join", topicName(topic), () => resolve(client)));
     socket.on("connect_error", reject);
   });
 }
 
+const tokens = new Map<number, string>();
+let secret: string | undefined;
+
+function tokenFor(topic: number): string | undefined {
+  if (!secret) return undefined;
+  let token = tokens.get(topic);
+  if (!token) tokens.set(topic, (token = jwt.sign({ id: `bench-${topic}`, channel: topicName(topic) }, secret, { expiresIn: "1h" })));
+  return token;
+}
+
+function openClient(url: string, topic: number): Promise<Client> {
+  return target === "socketio" ? socketIoClient(url, topic) : phoenixClient(url, topic, tokenFor(topic));
+}
+
 async function connect(command: Extract<Command, { type: "connect" }>): Promise<void> {
-  ({ target, urls, topics, topicPrefix, redisUrl } = command);
+  ({ target, urls, topics, topicPrefix, redisUrl, secret } = command);
   const started = now();
-  const tokens = new Map<number, string>();
-  const tokenFor = (topic: number) => {
-    if (!command.secret) return undefined;
-    let token = tokens.get(topic);
-    if (!token) tokens.set(topic, (token = jwt.sign({ id: `bench-${topic}`, channel: topicName(topic) }, command.secret, { expiresIn: "1h" })));
-    return token;
-  };
   const pending: Array<Promise<Client>> = [];
   let failed = 0;
   // Open in waves so the join rate measures the server, not a SYN flood on one core.
@@ -122,7 +134,7 @@ async function connect(command: Extract<Command, { type: "connect" }>): Promise<
     for (let j = i; j < Math.min(command.clients, i + wave); j++) {
       const url = urls[j % urls.length]!;
       const topic = j % topics;
-      batch.push(target === "socketio" ? socketIoClient(url, topic) : phoenixClient(url, topic, tokenFor(topic)));
+      batch.push(openClient(url, topic));
     }
     const settled = await Promise.allSettled(batch);
     for (const result of settled) {
@@ -219,8 +231,35 @@ async function publish(command: Extract<Command, { type: "publish" }>): Promise<
   send({ type: "result", result });
 }
 
+/**
+ * The clients of the killed node reconnect to a survivor all at once, as browsers do when their
+ * node dies (the stock client retries after ~10 ms); joins/s is counted from the first close seen.
+ */
+async function storm(command: Extract<Command, { type: "storm" }>): Promise<void> {
+  const orphans: number[] = [];
+  let firstClose = 0;
+  const allClosed = new Promise<void>((resolve) => {
+    clients.forEach((client, index) =>
+      client.closed.then(() => {
+        firstClose ||= now();
+        orphans.push(index);
+        if (orphans.length === command.expected) resolve();
+      }),
+    );
+  });
+  await Promise.race([allClosed, new Promise((resolve) => setTimeout(resolve, command.timeoutMs))]);
+  if (orphans.length === 0) throw new Error("join storm: no client saw its node go");
+  const rejoined = await Promise.allSettled(orphans.map((index) => openClient(urls[0]!, clients[index]!.topic)));
+  rejoined.forEach((result, i) => {
+    if (result.status === "fulfilled") clients[orphans[i]!] = result.value;
+  });
+  const ok = rejoined.filter((result) => result.status === "fulfilled").length;
+  const ms = now() - firstClose;
+  send({ type: "joined", ms, clients: ok, failed: rejoined.length - ok, joinsPerSecond: (ok / ms) * 1000 });
+}
+
 process.on("message", (command: Command) => {
-  const run = command.type === "connect" ? connect(command) : publish(command);
+  const run = command.type === "connect" ? connect(command) : command.type === "storm" ? storm(command) : publish(command);
   run.catch((error: unknown) => {
     send({ type: "error", message: error instanceof Error ? error.stack : String(error) });
   });

@@ -5,12 +5,14 @@
  *
  *   npm run bench              full suite (≤ 15 min)
  *   npm run bench -- --quick   smoke-sized (≤ 2 min)
- *   npm run bench -- --only steady,fanout
+ *   npm run bench -- --only steady,fanout --targets switchboard,raw-ws
+ *   npm run bench -- --only steady --targets switchboard --profile   (.cpuprofile per gateway node and bridge in results/profiles/)
  *
- * Writes test/bench/results/fanout-<timestamp>.json and test/bench/RESULTS.md.
+ * Writes test/bench/results/fanout-<timestamp>.json; a full unfiltered run also rewrites the
+ * tables of test/bench/RESULTS.md, keeping its hand-written notes from NOTES_HEADING on.
  */
 import { fork, spawn, execSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { startRedis, waitForPort, type RedisProcess } from "../support/redis.ts";
@@ -22,8 +24,22 @@ import { cpuSeconds, machineCpu, rssKiB } from "./procstat.ts";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-const only = args.find((arg) => arg.startsWith("--only"))?.split("=")[1]?.split(",") ?? args[args.indexOf("--only") + 1]?.split(",");
+const onlyFlag = args.findIndex((arg) => arg === "--only" || arg.startsWith("--only="));
+const only = onlyFlag < 0 ? undefined : (args[onlyFlag]!.split("=")[1] ?? args[onlyFlag + 1])?.split(",");
+const profile = args.includes("--profile");
+const targetsFlag = args.indexOf("--targets");
+const onlyTargets = targetsFlag < 0 ? undefined : args[targetsFlag + 1]?.split(",");
 const NODES = 2;
+/** `--profile`: switchboard gateway nodes and the bridge run with --cpu-prof and write here when they stop. */
+const PROFILE_DIR = fileURLToPath(new URL("./results/profiles/", import.meta.url));
+const PROFILE_WRITE_MS = 10_000;
+const NOTES_HEADING = "## What each optimisation bought";
+/** The handler scenario pushes every message through one publisher socket; the per-socket limit must not shape it. */
+const UNLIMITED_PUSH_RATE = 1_000_000;
+const BRIDGE_LEASE_TIMEOUT_MS = 20_000;
+/** Delivery is over when nothing arrived for this long; on a loaded shared machine stalls of a second happen. */
+const SETTLE_MS = 3_000;
+const STORM_CLOSE_TIMEOUT_MS = 10_000;
 
 interface Scenario {
   name: string;
@@ -36,41 +52,75 @@ interface Scenario {
   targets: Target[];
   /** Kill one switchboard node halfway through publishing: the run must report loss. */
   killNodeMidway?: boolean;
+  /** After the joins, kill one node: its clients rejoin through the other at once (rejoins/s). */
+  joinStorm?: boolean;
   publish: boolean;
 }
 
 const ALL: Target[] = ["switchboard", "raw-ws", "socketio"];
 const scale = (full: number, small: number) => (quick ? small : full);
 const SCENARIOS: Scenario[] = [
-  { name: "steady", clients: scale(2000, 400), topics: scale(100, 40), messages: scale(12_000, 1_500), rate: 1_500, payloadBytes: 100, path: "to", targets: ALL, publish: true },
-  { name: "steady-handler", clients: scale(2000, 400), topics: scale(100, 40), messages: scale(12_000, 1_500), rate: 1_500, payloadBytes: 100, path: "handler", targets: ["switchboard"], publish: true },
-  { name: "saturation", clients: scale(2000, 400), topics: scale(100, 40), messages: scale(30_000, 4_000), rate: 20_000, payloadBytes: 100, path: "to", targets: ALL, publish: true },
-  { name: "fanout", clients: scale(2000, 400), topics: 1, messages: scale(300, 60), rate: 50, payloadBytes: 100, path: "to", targets: ALL, publish: true },
-  { name: "payload-4k", clients: scale(2000, 400), topics: scale(100, 40), messages: scale(6_000, 800), rate: 600, payloadBytes: 4096, path: "to", targets: ALL, publish: true },
-  { name: "idle-memory", clients: scale(10_000, 1_000), topics: scale(10_000, 1_000), messages: 0, rate: 0, payloadBytes: 0, path: "to", targets: ALL, publish: false },
-  { name: "broken-run", clients: scale(600, 200), topics: 20, messages: scale(4_000, 1_000), rate: 1_000, payloadBytes: 100, path: "to", targets: ["switchboard"], killNodeMidway: true, publish: true },
+  { name: "steady", clients: scale(2000, 200), topics: scale(100, 20), messages: scale(12_000, 1_000), rate: 1_500, payloadBytes: 100, path: "to", targets: ALL, publish: true },
+  { name: "steady-handler", clients: scale(2000, 200), topics: scale(100, 20), messages: scale(12_000, 1_000), rate: 1_500, payloadBytes: 100, path: "handler", targets: ["switchboard"], publish: true },
+  { name: "saturation", clients: scale(2000, 200), topics: scale(100, 20), messages: scale(30_000, 3_000), rate: 20_000, payloadBytes: 100, path: "to", targets: ALL, publish: true },
+  { name: "fanout", clients: scale(2000, 200), topics: 1, messages: scale(300, 60), rate: 50, payloadBytes: 100, path: "to", targets: ALL, publish: true },
+  { name: "payload-4k", clients: scale(2000, 200), topics: scale(100, 20), messages: scale(6_000, 800), rate: 600, payloadBytes: 4096, path: "to", targets: ALL, publish: true },
+  { name: "idle-memory", clients: scale(10_000, 600), topics: scale(10_000, 600), messages: 0, rate: 0, payloadBytes: 0, path: "to", targets: ALL, publish: false },
+  { name: "join-storm", clients: scale(2000, 200), topics: scale(100, 20), messages: 0, rate: 0, payloadBytes: 0, path: "to", targets: ALL, joinStorm: true, publish: false },
+  { name: "broken-run", clients: scale(600, 100), topics: 20, messages: scale(4_000, 1_000), rate: 1_000, payloadBytes: 100, path: "to", targets: ["switchboard"], killNodeMidway: true, publish: true },
 ];
+
+interface BridgeStats {
+  forwarded: number;
+  /** Dropped because the bridge could not prove it still held the forwarding lease. */
+  standby: number;
+}
 
 interface Servers {
   pids(): number[];
+  /** The bridge's counters (switchboard only): `forwarded` and `standby` tell loss at the bridge from loss after it. */
+  bridgeStats(): Promise<BridgeStats | undefined>;
   urls: string[];
   killOne(): void;
   stop(): Promise<void>;
 }
 
-function spawnServer(entry: string, env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+function spawnServer(entry: string, env: Record<string, string>, port: number, profiled = false): Promise<ChildProcess> {
+  const profiling = profiled ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profiling, "--import", "tsx", entry], {
     cwd: root,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ["ignore", "ignore", "inherit"],
   });
-  const exited = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`${entry} exited with ${code}`))));
+  const exited = new Promise<never>((_, reject) => child.once("exit", (code, signal) => reject(new Error(`${entry} exited with ${code ?? signal} before listening`))));
   return Promise.race([waitForPort(port, 20_000).then(() => child), exited]);
+}
+
+/** Messages published before the bridge holds its lease would be dropped and counted as loss. */
+async function untilBridgeLeads(healthUrl: string): Promise<void> {
+  const deadline = Date.now() + BRIDGE_LEASE_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const status = (await fetch(healthUrl).then((response) => response.json(), () => ({}))) as { leader?: boolean };
+    if (status.leader) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`bridge did not take the lease within ${BRIDGE_LEASE_TIMEOUT_MS} ms`);
 }
 
 async function startTarget(target: Target, redis: RedisProcess): Promise<Servers> {
   const children: ChildProcess[] = [];
+  try {
+    return await startProcesses(target, redis, children);
+  } catch (error) {
+    // The nodes that did start would outlive the run.
+    for (const child of children) child.kill("SIGKILL");
+    throw error;
+  }
+}
+
+async function startProcesses(target: Target, redis: RedisProcess, children: ChildProcess[]): Promise<Servers> {
   const urls: string[] = [];
+  let bridgeHealthUrl: string | undefined;
   for (let i = 0; i < NODES; i++) {
     const port = await freePort();
     const env: Record<string, string> = { REDIS_URL: redis.url, HOST: "127.0.0.1", LOG_LEVEL: "warn" };
@@ -79,21 +129,23 @@ async function startTarget(target: Target, redis: RedisProcess): Promise<Servers
       "raw-ws": "test/bench/baselines/raw-ws-server.ts",
       socketio: "test/bench/baselines/socketio-server.ts",
     }[target];
-    Object.assign(env, { NODE_ID: `bench-${i + 1}`, JWT_SECRET: TEST_SECRET, PUSH_RATE_PER_SECOND: "0", IDLE_TIMEOUT_MS: "120000" });
-    children.push(await spawnServer(entry, env, port));
+    Object.assign(env, { NODE_ID: `bench-${i + 1}`, JWT_SECRET: TEST_SECRET, PUSH_RATE_PER_SECOND: String(UNLIMITED_PUSH_RATE), IDLE_TIMEOUT_MS: "120000" });
+    children.push(await spawnServer(entry, env, port, profile && target === "switchboard"));
     urls.push(`ws://127.0.0.1:${port}`);
   }
   if (target === "switchboard") {
-    const bridge = spawn(process.execPath, ["--import", "tsx", "apps/bridge/src/main.ts"], {
-      cwd: root,
-      env: { ...process.env, REDIS_URL: redis.url, JWT_SECRET: TEST_SECRET, NODE_ID: "bench-bridge", LOG_LEVEL: "warn" },
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    children.push(bridge);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const port = await freePort();
+    children.push(await spawnServer("apps/bridge/src/main.ts", { REDIS_URL: redis.url, JWT_SECRET: TEST_SECRET, NODE_ID: "bench-bridge", LOG_LEVEL: "warn" }, port, profile));
+    bridgeHealthUrl = `http://127.0.0.1:${port}/healthz`;
+    await untilBridgeLeads(bridgeHealthUrl);
   }
   return {
     urls,
+    bridgeStats: async () => {
+      if (bridgeHealthUrl === undefined) return undefined;
+      const { forwarded, standby } = (await fetch(bridgeHealthUrl).then((response) => response.json())) as BridgeStats;
+      return { forwarded, standby };
+    },
     pids: () => children.filter((child) => child.exitCode === null && child.pid).map((child) => child.pid!),
     killOne: () => children[1]?.kill("SIGKILL"),
     stop: async () => {
@@ -103,7 +155,10 @@ async function startTarget(target: Target, redis: RedisProcess): Promise<Servers
             new Promise<void>((resolve) => {
               if (child.exitCode !== null) return resolve();
               child.once("exit", () => resolve());
-              child.kill("SIGKILL");
+              if (!profile) return child.kill("SIGKILL");
+              // A profile is written only on a clean exit; SIGINT closes the node.
+              child.kill("SIGINT");
+              setTimeout(() => child.kill("SIGKILL"), PROFILE_WRITE_MS).unref();
             }),
         ),
       );
@@ -150,9 +205,12 @@ interface RunResult {
   clients: number;
   failedJoins: number;
   joinsPerSecond: number;
+  /** join-storm: the killed node's clients rejoining the survivor at once. */
+  rejoinsPerSecond?: number;
   rssKiBPerConnection: number;
   serverCpuMicrosPerDelivery?: number;
   redisCpuSeconds?: number;
+  bridge?: BridgeStats;
   publish?: PublishResult;
   clean: boolean;
   machineBusyShare: number;
@@ -193,19 +251,28 @@ async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, r
       clean: joined.failed === 0,
       machineBusyShare: 0,
     };
+    if (scenario.joinStorm) {
+      const orphans = Math.floor(joined.clients / NODES);
+      servers.killOne();
+      const storm = (await gen.ask({ type: "storm", expected: orphans, timeoutMs: STORM_CLOSE_TIMEOUT_MS }, "joined", 180_000)) as Extract<Reply, { type: "joined" }>;
+      result.rejoinsPerSecond = storm.joinsPerSecond;
+      result.failedJoins += storm.failed;
+      result.clean = result.clean && storm.failed === 0 && storm.clients === orphans;
+    }
     if (scenario.publish) {
       const pids = servers.pids();
       const cpuBefore = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
       const redisBefore = cpuSeconds(redisPid);
       if (scenario.killNodeMidway) setTimeout(() => servers?.killOne(), ((scenario.messages / scenario.rate) * 1000) / 2);
       const reply = (await gen.ask(
-        { type: "publish", messages: scenario.messages, rate: scenario.rate, payloadBytes: scenario.payloadBytes, path: scenario.path, settleMs: 1_500 },
+        { type: "publish", messages: scenario.messages, rate: scenario.rate, payloadBytes: scenario.payloadBytes, path: scenario.path, settleMs: SETTLE_MS },
         "result",
         300_000,
       )) as Extract<Reply, { type: "result" }>;
       const alive = servers.pids();
       const cpuAfter = pids.reduce((sum, pid) => sum + (alive.includes(pid) ? cpuSeconds(pid) : 0), 0);
       result.publish = reply.result;
+      result.bridge = await servers.bridgeStats();
       result.serverCpuMicrosPerDelivery = ((cpuAfter - cpuBefore) / Math.max(1, reply.result.delivered)) * 1e6;
       result.redisCpuSeconds = cpuSeconds(redisPid) - redisBefore;
       result.clean = result.clean && reply.result.lost === 0 && reply.result.duplicates === 0 && reply.result.wrongTopic === 0;
@@ -245,22 +312,22 @@ function markdown(results: RunResult[], meta: Record<string, unknown>): string {
     `Date ${meta.date}, commit ${meta.commit}, ${meta.machine}. ${NODES} nodes per target, one load-generator process, one Redis. Mode: ${meta.mode}.`,
     "Ratios are switchboard ÷ baseline measured in the same run (lower is better for CPU, latency and memory; higher for throughput).",
     "",
-    "| scenario | target | clients | deliveries/s | p50 ms | p99 ms | p999 ms | CPU µs/delivery | RSS KiB/conn | joins/s | lost | dup | clean | machine busy |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    "| scenario | target | clients | deliveries/s | p50 ms | p99 ms | p999 ms | CPU µs/delivery | RSS KiB/conn | joins/s | rejoins/s | lost | dup | clean | machine busy |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
   ];
   for (const r of results) {
     const p = r.publish;
     lines.push(
-      `| ${r.scenario} | ${r.target} | ${r.clients} | ${p ? Math.round(p.deliveriesPerSecond) : "–"} | ${p?.latencyMs.p50.toFixed(1) ?? "–"} | ${p?.latencyMs.p99.toFixed(1) ?? "–"} | ${p?.latencyMs.p999.toFixed(1) ?? "–"} | ${r.serverCpuMicrosPerDelivery?.toFixed(2) ?? "–"} | ${r.rssKiBPerConnection.toFixed(1)} | ${Math.round(r.joinsPerSecond)} | ${p?.lost ?? "–"} | ${p?.duplicates ?? "–"} | ${r.clean ? "yes" : "**no**"}${r.error ? ` (${r.error.split("\n")[0]})` : ""} | ${(r.machineBusyShare * 100).toFixed(0)}% |`,
+      `| ${r.scenario} | ${r.target} | ${r.clients} | ${p ? Math.round(p.deliveriesPerSecond) : "–"} | ${p?.latencyMs.p50.toFixed(1) ?? "–"} | ${p?.latencyMs.p99.toFixed(1) ?? "–"} | ${p?.latencyMs.p999.toFixed(1) ?? "–"} | ${r.serverCpuMicrosPerDelivery?.toFixed(2) ?? "–"} | ${r.rssKiBPerConnection.toFixed(1)} | ${Math.round(r.joinsPerSecond)} | ${r.rejoinsPerSecond === undefined ? "–" : Math.round(r.rejoinsPerSecond)} | ${p?.lost ?? "–"} | ${p?.duplicates ?? "–"} | ${r.clean ? "yes" : "**no**"}${r.bridge?.standby ? ` (bridge dropped ${r.bridge.standby} as standby)` : ""}${r.error ? ` (${r.error.split("\n")[0]})` : ""} | ${(r.machineBusyShare * 100).toFixed(0)}% |`,
     );
   }
-  lines.push("", "## Ratios (switchboard ÷ baseline)", "", "| scenario | vs | throughput | CPU/delivery | p99 | RSS/conn | joins/s |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+  lines.push("", "## Ratios (switchboard ÷ baseline)", "", "| scenario | vs | throughput | CPU/delivery | p99 | RSS/conn | joins/s | rejoins/s |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const scenario of new Set(results.map((r) => r.scenario))) {
     const ours = results.find((r) => r.scenario === scenario && r.target === "switchboard");
     for (const base of results.filter((r) => r.scenario === scenario && r.target !== "switchboard")) {
       if (!ours) continue;
       lines.push(
-        `| ${scenario} | ${base.target} | ${ratio(ours.publish?.deliveriesPerSecond, base.publish?.deliveriesPerSecond)} | ${ratio(ours.serverCpuMicrosPerDelivery, base.serverCpuMicrosPerDelivery)} | ${ratio(ours.publish?.latencyMs.p99, base.publish?.latencyMs.p99)} | ${ratio(ours.rssKiBPerConnection, base.rssKiBPerConnection)} | ${ratio(ours.joinsPerSecond, base.joinsPerSecond)} |`,
+        `| ${scenario} | ${base.target} | ${ratio(ours.publish?.deliveriesPerSecond, base.publish?.deliveriesPerSecond)} | ${ratio(ours.serverCpuMicrosPerDelivery, base.serverCpuMicrosPerDelivery)} | ${ratio(ours.publish?.latencyMs.p99, base.publish?.latencyMs.p99)} | ${ratio(ours.rssKiBPerConnection, base.rssKiBPerConnection)} | ${ratio(ours.joinsPerSecond, base.joinsPerSecond)} | ${ratio(ours.rejoinsPerSecond, base.rejoinsPerSecond)} |`,
       );
     }
   }
@@ -275,7 +342,7 @@ const results: RunResult[] = [];
 const started = Date.now();
 try {
   for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.name))) {
-    for (const target of scenario.targets) {
+    for (const target of scenario.targets.filter((t) => !onlyTargets || onlyTargets.includes(t))) {
       const result = await runOne(scenario, target, redis, redisPid);
       results.push(result);
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -294,5 +361,10 @@ const meta = {
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
 const stamp = meta.date.replace(/[:.]/g, "-");
 writeFileSync(new URL(`./results/fanout-${stamp}.json`, import.meta.url), JSON.stringify({ meta, results }, null, 2));
-writeFileSync(new URL("./RESULTS.md", import.meta.url), markdown(results, meta));
+if (!quick && !only && !onlyTargets && !profile) {
+  const resultsFile = new URL("./RESULTS.md", import.meta.url);
+  const previous = existsSync(resultsFile) ? readFileSync(resultsFile, "utf8") : "";
+  const notes = previous.indexOf(NOTES_HEADING);
+  writeFileSync(resultsFile, markdown(results, meta) + (notes < 0 ? "" : `\n${previous.slice(notes)}`));
+}
 process.stdout.write(markdown(results, meta));
