@@ -11,12 +11,19 @@ export interface DocChange {
 }
 
 /**
- * This node's own entries in one topic. Only this node writes it, so replicas never merge
- * concurrent writes; Yjs gives them idempotent, order-tolerant increments. Every overwrite or
- * delete leaves a tombstone, so after enough churn the document is rotated: a fresh document
- * (next generation) carrying only the live entries replaces it everywhere.
+ * This node's own entries in one topic. Only this node writes the document, so replicas never
+ * merge concurrent writes; Yjs gives them idempotent, order-tolerant increments.
+ *
+ * The entries themselves live in a plain map (local calls and their diffs are synchronous); the
+ * document catches up once per flush in one transaction, so a tick's changes cost one Yjs update,
+ * and a member that joins and leaves within a tick never reaches it. Every overwrite or delete in
+ * the document leaves a tombstone; after enough of them the document is rotated: a fresh one (next
+ * generation) carrying only the live entries replaces it everywhere.
  */
 export class OwnedDoc {
+  private readonly live = new Map<string, Entry>();
+  /** Members whose entry changed since the document last caught up. */
+  private readonly changed = new Set<string>();
   private doc!: Y.Doc;
   private map!: Y.Map<Entry>;
   private pending: Uint8Array[] = [];
@@ -24,15 +31,13 @@ export class OwnedDoc {
   private announced = false;
   /** Tombstones left in the current generation. */
   private churn = 0;
-  /** Kept here because Y.Map's own size walks every key. */
-  private live = 0;
 
   constructor(public generation: number) {
-    this.reset(generation, []);
+    this.reset(generation);
   }
 
   get size(): number {
-    return this.live;
+    return this.live.size;
   }
 
   get tombstones(): number {
@@ -45,33 +50,30 @@ export class OwnedDoc {
   }
 
   get(memberId: string): Entry | undefined {
-    return this.map.get(memberId);
+    return this.live.get(memberId);
   }
 
   entries(): IterableIterator<Entry> {
-    return this.map.values();
+    return this.live.values();
   }
 
   set(memberId: string, entry: Entry): void {
-    if (this.map.has(memberId)) this.churn += 1;
-    else this.live += 1;
-    this.map.set(memberId, entry);
+    this.live.set(memberId, entry);
+    this.changed.add(memberId);
   }
 
   delete(memberId: string): void {
-    if (!this.map.has(memberId)) return;
-    this.churn += 1;
-    this.live -= 1;
-    this.map.delete(memberId);
+    if (this.live.delete(memberId)) this.changed.add(memberId);
   }
 
   /** Starts a new generation holding only the live entries: the tombstones go away. */
   rotate(generation: number): void {
-    this.reset(generation, [...this.map.entries()]);
+    this.reset(generation);
   }
 
-  /** The change to publish since the last call, or undefined when there is none. */
+  /** Brings the document up to date and returns the change to publish, or undefined when there is none. */
   takeChange(): DocChange | undefined {
+    this.catchUp();
     if (!this.announced) {
       this.announced = true;
       this.pending = [];
@@ -85,30 +87,45 @@ export class OwnedDoc {
     return { full: false, sync: encoding.toUint8Array(encoder) };
   }
 
-  /** Bytes of the encoded document: what a full state costs on the wire and, roughly, in memory. */
-  encodedSize(): number {
-    return Y.encodeStateAsUpdate(this.doc).byteLength;
-  }
-
-  /** Sync step 2 answering a replica's state vector (a diff), or the full state without one. */
+  /** Sync step 2 answering a replica's state vector (a diff), or the full state without one. Call after takeChange. */
   syncStep2(stateVector?: Uint8Array): Uint8Array {
     const encoder = encoding.createEncoder();
     syncProtocol.writeSyncStep2(encoder, this.doc, stateVector);
     return encoding.toUint8Array(encoder);
   }
 
-  private reset(generation: number, entries: Array<[string, Entry]>): void {
+  /** Bytes of the encoded document: what a full state costs on the wire and, roughly, in memory. */
+  encodedSize(): number {
+    this.catchUp();
+    return Y.encodeStateAsUpdate(this.doc).byteLength;
+  }
+
+  private catchUp(): void {
+    if (this.changed.size === 0) return;
+    this.doc.transact(() => {
+      for (const memberId of this.changed) {
+        const entry = this.live.get(memberId);
+        const present = this.map.has(memberId);
+        if (present) this.churn += 1;
+        if (entry) this.map.set(memberId, entry);
+        else if (present) this.map.delete(memberId);
+      }
+    });
+    this.changed.clear();
+  }
+
+  private reset(generation: number): void {
     this.doc?.destroy();
     this.generation = generation;
     this.doc = new Y.Doc();
     this.map = this.doc.getMap<Entry>(ENTRIES_MAP);
     this.doc.transact(() => {
-      for (const [memberId, entry] of entries) this.map.set(memberId, entry);
+      for (const [memberId, entry] of this.live) this.map.set(memberId, entry);
     });
     this.doc.on("update", (update: Uint8Array) => this.pending.push(update));
+    this.changed.clear();
     this.pending = [];
     this.announced = false;
     this.churn = 0;
-    this.live = entries.length;
   }
 }
