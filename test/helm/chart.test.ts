@@ -83,6 +83,7 @@ describe("helm chart", () => {
         assert.equal(String(port.containerPort), configMap(rendered).PORT, "the probed port is the one the process listens on");
         assert.deepEqual(target.readinessProbe?.httpGet, { path: "/readyz", port: "http" });
         assert.deepEqual(target.livenessProbe?.httpGet, { path: "/healthz", port: "http" });
+        if (target.startupProbe) assert.deepEqual(target.startupProbe.httpGet, { path: "/healthz", port: "http" });
       }
       assert.equal(configMap(rendered).HOST, "0.0.0.0", "the kubelet and the Service reach the pod from outside it");
     }
