@@ -99,14 +99,16 @@ export async function runStack(options: StackOptions): Promise<void> {
     });
   }
 
-  const publicUrl = process.env.PUBLIC_URL ?? `http://127.0.0.1:${options.port}`;
   const env: Record<string, string> = {
     // One secret for every node: a token issued by one must verify on the others.
     JWT_SECRET: process.env.JWT_SECRET ?? randomBytes(32).toString("hex"),
-    PUBLIC_URL: publicUrl,
-    ALLOWED_ORIGINS: process.env.ALLOWED_ORIGINS ?? `${publicUrl},http://localhost:${options.port}`,
     DRAIN_WINDOW_MS: process.env.DRAIN_WINDOW_MS ?? DEV_DRAIN_WINDOW_MS,
   };
+  if (options.proxy) {
+    // Browsers open the proxy, not a gateway: its origin is the one the gateways must allow.
+    env.PUBLIC_URL = process.env.PUBLIC_URL ?? `http://127.0.0.1:${options.port}`;
+    env.ALLOWED_ORIGINS = process.env.ALLOWED_ORIGINS ?? `${env.PUBLIC_URL},http://localhost:${options.port}`;
+  }
   const webRoot = process.env.WEB_ROOT ?? (existsSync(WEB_DIST) ? WEB_DIST : undefined);
   if (webRoot) env.WEB_ROOT = webRoot;
 
