@@ -7,6 +7,7 @@ import { ChannelSocket, createRouter } from "@switchboard/channels";
 import type { ChannelHandler } from "@switchboard/channels";
 import { createCluster } from "@switchboard/cluster";
 import type { Config } from "@switchboard/config";
+import { createHistory, recordingBroadcast } from "@switchboard/history";
 import { createPresence } from "@switchboard/presence";
 import { CloseCode } from "@switchboard/protocol";
 import { createTransportServer } from "@switchboard/transport";
@@ -81,10 +82,19 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     maxEventBytes: config.maxEventBytes,
     pushRatePerSecond: config.pushRatePerSecond,
   };
+  const history = createHistory({
+    redis,
+    keyPrefix: config.redisKeyPrefix,
+    patterns: config.recoveryPatterns,
+    maxLength: config.historyMaxLength,
+    ttlSeconds: config.historyTtlSeconds,
+    logger: log,
+  });
   const fanout = {
     subscribe: (socketId: string, topic: string) => cluster.subscribe(socketId, topic),
     unsubscribe: (socketId: string, topic: string) => cluster.unsubscribe(socketId, topic),
-    broadcast: cluster.broadcast.bind(cluster),
+    broadcast: recordingBroadcast(history, cluster.broadcast.bind(cluster)),
+    subscriptionsSettled: () => cluster.subscriptionsSettled(),
   };
 
   const transport = createTransportServer({
@@ -110,7 +120,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         return connection.close(CloseCode.RATE_LIMITED, "too many connections from this address");
       }
       metrics.connectionsOpened.inc({ transport: connection.transport });
-      const socket = new ChannelSocket(connection, { router, fanout, presence, limits, logger: log, events: channelEvents });
+      const socket = new ChannelSocket(connection, { router, fanout, presence, limits, logger: log, events: channelEvents, history });
       sockets.set(connection.id, { socket, connection });
       cluster.add({
         id: connection.id,
@@ -119,7 +129,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
           metrics.deliveries.inc();
           connection.write(frame);
         },
-        intercept: (broadcast) => socket.intercept(broadcast),
+        intercept: (broadcast, historyId) => socket.intercept(broadcast, historyId),
       });
       connection.on("frame", (frame) => socket.receive(frame));
       connection.on("close", (code) => {

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { CloseCode } from "@switchboard/protocol";
 import type { Broadcast, Frame, Message, Payload, Ref, Serializer } from "@switchboard/protocol";
 import type { Channel, ChannelHandler, SocketInfo, TerminateReason } from "./handler.ts";
-import type { ChannelEvents, Fanout, Meta, PresenceTracker } from "./ports.ts";
+import type { ChannelEvents, Fanout, HistoryReader, Meta, PresenceTracker } from "./ports.ts";
 import { ReplyError } from "./reply-errors.ts";
 import type { Router } from "./router.ts";
 import { TokenBucket } from "./rate-limit.ts";
@@ -36,6 +36,14 @@ export interface ChannelSocketOptions {
   logger: Logger;
   assigns?: Record<string, unknown>;
   events?: ChannelEvents;
+  /** Missed-message recovery for joins with `{"last_seen": id}`; without it such joins are plain joins. */
+  history?: HistoryReader;
+}
+
+/** A live broadcast held back while a rejoining channel replays its history. */
+interface HeldBroadcast {
+  readonly broadcast: Broadcast;
+  readonly historyId: string | undefined;
 }
 
 interface ChannelState {
@@ -44,6 +52,13 @@ interface ChannelState {
   readonly handler: ChannelHandler;
   readonly channel: Channel;
   tracked: boolean;
+  /** Set while history is replayed: live broadcasts wait here so none overtakes or repeats a replayed one. */
+  held?: HeldBroadcast[];
+  /**
+   * The last replayed id. A broadcast recorded before the history read can still be on its way
+   * (its publisher waits for the one before it); arriving after the replay it is a duplicate.
+   */
+  replayedUpTo?: string;
 }
 
 const HEARTBEAT_TOPIC = "phoenix";
@@ -101,10 +116,16 @@ export class ChannelSocket {
 
   /**
    * Phoenix `intercept`: the cluster offers each broadcast here before writing the shared frame.
-   * Returns true when this socket's channel handled (or dropped) it through `handleOut`.
+   * Returns true when this socket's channel handled (or dropped) it through `handleOut`, or holds
+   * it until its history replay is done. `historyId` is the id a recorded broadcast carries.
    */
-  intercept(broadcast: Broadcast): boolean {
+  intercept(broadcast: Broadcast, historyId?: string): boolean {
     const state = this.channels.get(broadcast.topic);
+    if (state?.held) {
+      state.held.push({ broadcast, historyId });
+      return true;
+    }
+    if (state?.replayedUpTo !== undefined && historyId !== undefined && !this.options.history!.isAfter(historyId, state.replayedUpTo)) return true;
     const handler = state?.handler;
     if (!state || !handler?.handleOut || !handler.intercept?.includes(broadcast.event)) return false;
     try {
@@ -174,7 +195,9 @@ export class ChannelSocket {
     const state = this.createChannel(topic, joinRef, handler, result.assigns ?? {});
     this.channels.set(topic, state);
     this.options.fanout.subscribe(this.wire.id, topic);
-    this.reply(joinRef, ref, topic, "ok", result.ok);
+    const lastSeen = this.lastSeenOf(topic, payload);
+    if (lastSeen === undefined) this.reply(joinRef, ref, topic, "ok", result.ok);
+    else if (!(await this.recover(state, lastSeen, ref, result.ok))) return;
     closePrevious();
     this.options.events?.joined?.(topic, this.wire.id);
     if (handler.afterJoin) {
@@ -184,6 +207,40 @@ export class ChannelSocket {
         this.crash(state, error);
       }
     }
+  }
+
+  private lastSeenOf(topic: string, payload: Payload): string | undefined {
+    if (!this.options.history?.records(topic) || !isObjectPayload(payload)) return undefined;
+    return typeof payload.last_seen === "string" ? payload.last_seen : undefined;
+  }
+
+  /**
+   * Rejoin with `last_seen`: subscribe (done), wait until the subscription is live on every node,
+   * read history, answer the join with `recovered`, replay, then release the live broadcasts that
+   * arrived meanwhile; from then on those the replay already carried are dropped (intercept).
+   * False when the socket closed.
+   */
+  private async recover(state: ChannelState, lastSeen: string, ref: Ref, response: Payload): Promise<boolean> {
+    const { topic, joinRef } = state;
+    state.held = [];
+    await this.options.fanout.subscriptionsSettled?.();
+    const recovery = await this.options.history!.since(topic, lastSeen).catch((error: unknown) => {
+      this.log.warn({ err: error, topic }, "history unavailable, join answered recovered: false");
+      return { recovered: false } as const;
+    });
+    if (this.channels.get(topic) !== state) return false;
+    this.reply(joinRef, ref, topic, "ok", isObjectPayload(response) ? { ...response, recovered: recovery.recovered } : response);
+    if (recovery.recovered) {
+      for (const message of recovery.messages) this.push(null, message.id, topic, message.event, message.payload);
+      state.replayedUpTo = recovery.messages.at(-1)?.id;
+    }
+    const held = state.held;
+    state.held = undefined;
+    for (const { broadcast, historyId } of held) {
+      if (this.intercept(broadcast, historyId)) continue;
+      this.wire.write(historyId === undefined ? this.wire.serializer.encodeBroadcast(broadcast) : this.wire.serializer.encodePush({ joinRef: null, ref: historyId, ...broadcast }));
+    }
+    return true;
   }
 
   private leave(message: Message): void {
@@ -306,6 +363,10 @@ export class ChannelSocket {
     if (this.closed) return;
     this.wire.write(this.wire.serializer.encodePush({ joinRef, ref, topic, event, payload }));
   }
+}
+
+function isObjectPayload(payload: Payload): payload is Record<string, unknown> {
+  return typeof payload === "object" && payload !== null && !Array.isArray(payload) && !(payload instanceof Uint8Array);
 }
 
 function isReasonPayload(payload: Payload): payload is { reason: string } {

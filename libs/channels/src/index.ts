@@ -12,5 +12,5 @@ export type {
   SocketInfo,
   TerminateReason,
 } from "./handler.ts";
-export type { ChannelEvents, Fanout, Meta, PresenceState, PresenceTracker } from "./ports.ts";
+export type { ChannelEvents, Fanout, HistoryReader, Meta, PresenceState, PresenceTracker, RecoveredMessage } from "./ports.ts";
 export { ReplyError } from "./reply-errors.ts";

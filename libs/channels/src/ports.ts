@@ -1,4 +1,4 @@
-import type { Broadcast } from "@switchboard/protocol";
+import type { Broadcast, Payload } from "@switchboard/protocol";
 import type { TerminateReason } from "./handler.ts";
 
 /**
@@ -9,6 +9,26 @@ export interface Fanout {
   subscribe(socketId: string, topic: string): void;
   unsubscribe(socketId: string, topic: string): void;
   broadcast(broadcast: Broadcast, options?: { exceptMemberId?: string }): Promise<void>;
+  /** Resolves once every subscribe made so far receives broadcasts from every node (recovery reads history only after that). */
+  subscriptionsSettled?(): Promise<void>;
+}
+
+/** A broadcast replayed from history, with the id it carried live. */
+export interface RecoveredMessage {
+  readonly id: string;
+  readonly event: string;
+  readonly payload: Payload;
+}
+
+/**
+ * Missed-message recovery (libs/history implements it). A join whose params carry
+ * `{"last_seen": id}` on a recorded topic gets what followed that id before any live broadcast.
+ */
+export interface HistoryReader {
+  records(topic: string): boolean;
+  since(topic: string, lastSeen: string): Promise<{ recovered: true; messages: readonly RecoveredMessage[] } | { recovered: false }>;
+  /** History order: whether `id` was written after `than`. */
+  isAfter(id: string, than: string): boolean;
 }
 
 export type Meta = Record<string, unknown>;

@@ -17,7 +17,7 @@ export interface Member {
    * Phoenix `handle_out`: returning true means the member handled this broadcast itself and the
    * shared frame is not written to it. Called only if defined.
    */
-  intercept?(broadcast: Broadcast): boolean;
+  intercept?(broadcast: Broadcast, historyId?: string): boolean;
 }
 
 export interface ClusterOptions {
@@ -65,6 +65,12 @@ export interface ClusterStats {
 export interface BroadcastOptions {
   /** Phoenix `broadcast_from`: skip this member, whichever node it is on. */
   exceptMemberId?: string;
+  /**
+   * The broadcast's id in its topic's history (libs/history). It travels in the frame's `ref`
+   * slot (`[null, id, topic, event, payload]`), which phoenix.js passes to `channel.on` callbacks,
+   * so a client can rejoin with `last_seen`.
+   */
+  historyId?: string;
 }
 
 export interface Cluster {

@@ -124,7 +124,7 @@ class ClusterNode implements Cluster {
   }
 
   async broadcast(broadcast: Broadcast, options?: BroadcastOptions): Promise<void> {
-    const packet = packetOf({ kind: "broadcast", broadcast });
+    const packet = packetOf({ kind: "broadcast", broadcast, historyId: options?.historyId });
     const room = topicRoom(broadcast.topic);
     const exceptRoom = exceptRoomOf(options);
     deliverLocally(this.adapter, packet, roomOptions(room, exceptRoom));
@@ -132,7 +132,7 @@ class ClusterNode implements Cluster {
   }
 
   localBroadcast(broadcast: Broadcast, options?: BroadcastOptions): void {
-    deliverLocally(this.adapter, packetOf({ kind: "broadcast", broadcast }), roomOptions(topicRoom(broadcast.topic), exceptRoomOf(options)));
+    deliverLocally(this.adapter, packetOf({ kind: "broadcast", broadcast, historyId: options?.historyId }), roomOptions(topicRoom(broadcast.topic), exceptRoomOf(options)));
   }
 
   push(memberId: string, message: Message): Promise<boolean> {

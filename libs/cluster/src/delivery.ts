@@ -42,8 +42,8 @@ export class Delivery {
     const { envelope } = this;
     switch (envelope.kind) {
       case "broadcast":
-        if (member.intercept?.(envelope.broadcast)) return undefined;
-        return this.sharedBroadcastFrame(member, envelope.broadcast);
+        if (member.intercept?.(envelope.broadcast, envelope.historyId)) return undefined;
+        return this.sharedBroadcastFrame(member, envelope.broadcast, envelope.historyId);
       case "push":
         return member.serializer.encodePush(envelope.message);
       case "reply":
@@ -51,11 +51,12 @@ export class Delivery {
     }
   }
 
-  private sharedBroadcastFrame(member: Member, broadcast: Broadcast): Frame {
+  /** A recorded broadcast is a push whose ref is its history id (a broadcast frame has no ref). */
+  private sharedBroadcastFrame(member: Member, broadcast: Broadcast, historyId: string | undefined): Frame {
     const { format } = member.serializer;
     let frame = this.framesByFormat.get(format);
     if (frame === undefined) {
-      frame = member.serializer.encodeBroadcast(broadcast);
+      frame = historyId === undefined ? member.serializer.encodeBroadcast(broadcast) : member.serializer.encodePush({ joinRef: null, ref: historyId, ...broadcast });
       this.framesByFormat.set(format, frame);
     }
     return frame;

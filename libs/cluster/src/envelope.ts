@@ -6,11 +6,12 @@ import type { Broadcast, Message, Payload, Reply } from "@switchboard/protocol";
  *
  * Tuples keep the Redis messages small (the adapter JSON- or msgpack-encodes them as they are):
  *   ["b", topic, event, payload]                  broadcast to a topic
+ *   ["b", topic, event, payload, historyId]       broadcast recorded in the topic's history
  *   ["p", joinRef, ref, topic, event, payload]    push to one member
  *   ["r", joinRef, ref, topic, status, response]  phx_reply to one member
  */
 export type Envelope =
-  | { kind: "broadcast"; broadcast: Broadcast }
+  | { kind: "broadcast"; broadcast: Broadcast; historyId?: string }
   | { kind: "push"; message: Message }
   | { kind: "reply"; reply: Reply };
 
@@ -27,7 +28,9 @@ export function packetOf(envelope: Envelope): AdapterPacket {
   switch (envelope.kind) {
     case "broadcast": {
       const { topic, event, payload } = envelope.broadcast;
-      return { type: EVENT_PACKET, data: ["b", topic, event, payload] };
+      const data = ["b", topic, event, payload];
+      if (envelope.historyId !== undefined) data.push(envelope.historyId);
+      return { type: EVENT_PACKET, data };
     }
     case "push": {
       const { joinRef, ref, topic, event, payload } = envelope.message;
@@ -48,6 +51,9 @@ export function envelopeOf(packet: unknown): Envelope | undefined {
   const [kind] = data;
   if (kind === "b" && data.length === 4 && isName(data[1]) && isName(data[2])) {
     return { kind: "broadcast", broadcast: { topic: data[1], event: data[2], payload: normalisePayload(data[3]) } };
+  }
+  if (kind === "b" && data.length === 5 && isName(data[1]) && isName(data[2]) && isName(data[4])) {
+    return { kind: "broadcast", broadcast: { topic: data[1], event: data[2], payload: normalisePayload(data[3]) }, historyId: data[4] };
   }
   if (data.length !== 6 || !isRef(data[1]) || !isRef(data[2]) || !isName(data[3])) return undefined;
   const [, joinRef, ref, topic, fifth, sixth] = data;

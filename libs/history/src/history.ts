@@ -1,0 +1,106 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { historyIdTime, isAfterHistoryId, isHistoryId } from "./history-id.ts";
+
+/** One recorded broadcast. Only JSON payloads are recorded: a binary frame has no slot for the id. */
+export interface HistoryEntry {
+  readonly id: string;
+  readonly event: string;
+  readonly payload: unknown;
+}
+
+/** What a rejoining client missed, or `recovered: false` when history no longer holds the whole gap. */
+export type Recovery = { readonly recovered: true; readonly messages: readonly HistoryEntry[] } | { readonly recovered: false };
+
+export interface HistoryOptions {
+  redis: Redis;
+  /** Prefix of the stream keys, the cluster's own (`sb:`). */
+  keyPrefix: string;
+  /** Topics whose broadcasts are recorded: `*`, an exact topic, or `prefix:*`. */
+  patterns: readonly string[];
+  /** Entries kept per topic (trimmed approximately, as XADD MAXLEN ~ does: a little more may stay). */
+  maxLength: number;
+  /** Entries older than this are trimmed, and a topic without broadcasts for this long loses its stream. */
+  ttlSeconds: number;
+  logger: Logger;
+}
+
+export interface History {
+  records(topic: string): boolean;
+  /**
+   * Appends one broadcast to its topic's history and returns the id the broadcast then carries to
+   * clients. Undefined when nothing was recorded: the topic matches no pattern, the payload is
+   * binary, or Redis refused (logged; the broadcast still goes out, without an id).
+   */
+  record(topic: string, event: string, payload: unknown): Promise<string | undefined>;
+  /** Entries after `lastSeen`, oldest first, when `lastSeen` itself is still held (so nothing between was trimmed). */
+  since(topic: string, lastSeen: string): Promise<Recovery>;
+  isAfter(id: string, than: string): boolean;
+}
+
+const EVENT_FIELD = "e";
+const PAYLOAD_FIELD = "p";
+
+/**
+ * Per-topic history in Redis Streams (`<prefix>history:<topic>`), for missed-message recovery
+ * (as Centrifugo and AnyCable do). Written by whoever publishes a broadcast, before the publish,
+ * so the broadcast carries its id; read by the node a client rejoins.
+ */
+export function createHistory(options: HistoryOptions): History {
+  const { redis, keyPrefix, patterns, maxLength, ttlSeconds, logger } = options;
+  const keyOf = (topic: string) => `${keyPrefix}history:${topic}`;
+  const ttlMs = ttlSeconds * 1000;
+  const records = (topic: string) => patterns.some((pattern) => (pattern.endsWith("*") ? topic.startsWith(pattern.slice(0, -1)) : pattern === topic));
+
+  const append = async (topic: string, event: string, payload: unknown): Promise<string> => {
+    const key = keyOf(topic);
+    const oldestKept = Date.now() - ttlMs;
+    const results = await redis
+      .multi()
+      .xadd(key, "MAXLEN", "~", maxLength, "*", EVENT_FIELD, event, PAYLOAD_FIELD, JSON.stringify(payload))
+      .xtrim(key, "MINID", "~", oldestKept)
+      .pexpire(key, ttlMs)
+      .exec();
+    const [error, id] = results?.[0] ?? [new Error("history append: transaction discarded"), null];
+    if (error) throw error;
+    if (!isHistoryId(id)) throw new Error(`history append: unexpected id ${String(id)}`);
+    return id;
+  };
+
+  return {
+    records,
+    isAfter: isAfterHistoryId,
+
+    async record(topic, event, payload) {
+      if (!records(topic) || payload instanceof Uint8Array) return undefined;
+      try {
+        return await append(topic, event, payload);
+      } catch (error) {
+        logger.warn({ err: error, topic, event }, "history append failed, broadcast goes out without an id");
+        return undefined;
+      }
+    },
+
+    async since(topic, lastSeen) {
+      if (!isHistoryId(lastSeen) || historyIdTime(lastSeen) < Date.now() - ttlMs) return { recovered: false };
+      const key = keyOf(topic);
+      const results = await redis.multi().xrange(key, lastSeen, lastSeen).xrange(key, `(${lastSeen}`, "+", "COUNT", maxLength * 2).exec();
+      const [held, after] = (results ?? []).map(([error, value]) => {
+        if (error) throw error;
+        return value as Array<[string, string[]]>;
+      });
+      if (!held || held.length === 0 || !after) return { recovered: false };
+      return { recovered: true, messages: after.map(entryOf) };
+    },
+  };
+}
+
+function entryOf([id, fields]: [string, string[]]): HistoryEntry {
+  let event = "";
+  let payload: unknown = null;
+  for (let index = 0; index + 1 < fields.length; index += 2) {
+    if (fields[index] === EVENT_FIELD) event = fields[index + 1]!;
+    else if (fields[index] === PAYLOAD_FIELD) payload = JSON.parse(fields[index + 1]!);
+  }
+  return { id, event, payload };
+}

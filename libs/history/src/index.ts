@@ -1,0 +1,7 @@
+export { createHistory } from "./history.ts";
+export type { History, HistoryEntry, HistoryOptions, Recovery } from "./history.ts";
+export { historyIdTime, isAfterHistoryId, isHistoryId } from "./history-id.ts";
+export { trackLastSeen } from "./client.ts";
+export type { LastSeenTracker, MessageHook } from "./client.ts";
+export { recordingBroadcast } from "./recording-broadcast.ts";
+export type { BroadcastFunction, RecordedBroadcastOptions } from "./recording-broadcast.ts";
