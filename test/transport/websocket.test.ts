@@ -200,19 +200,60 @@ describe("WebSocket limits", () => {
     const closed = within(seen.closed, 10_000, "slow consumer close");
     let isClosed = false;
     void closed.then(() => (isClosed = true), () => undefined);
-    // Kernel buffers absorb the first megabytes; write until the server gives up (bounded).
+    // One frame per turn of the event loop, so each reaches the kernel as a fast reader's would;
+    // kernel buffers absorb the first megabytes, then the queue grows until the server gives up.
     while (!isClosed && written < 4_000) {
       seen.connection.write(frame);
       written++;
       maxBuffered = Math.max(maxBuffered, seen.connection.bufferedBytes);
-      if (written % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
     }
     const result = await closed;
     assert.equal(result.code, CloseCode.SLOW_CONSUMER);
+    assert.ok(written > 256 * 1024 / frame.length + 8, `closed only after the kernel buffers filled (${written} frames written)`);
     assert.ok(maxBuffered <= 256 * 1024 + frame.length, `queue peaked at ${maxBuffered} bytes`);
     const clientClosed = closeOf(ws, 5_000);
     rawSocket.resume();
     assert.equal((await clientClosed).code, CloseCode.SLOW_CONSUMER, "the client reads its way to the close frame");
+  });
+
+  test("a slow consumer that never reads again is dropped after the close handshake timeout", async () => {
+    const before = harness.connections.length;
+    const ws = await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`);
+    clients.push(ws);
+    const seen = await harness.connection(before);
+    const rawSocket = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    rawSocket.pause();
+    const frame = "y".repeat(64 * 1024);
+    for (let i = 0; i < 4_000 && harness.transport.connectionCount().websocket > 0; i++) {
+      seen.connection.write(frame);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal((await within(seen.closed, 10_000, "slow consumer close")).code, CloseCode.SLOW_CONSUMER);
+    // Past the 5 s close handshake timeout the server has dropped the TCP connection with the
+    // queue and the close frame unsent: reading now ends abnormally, not with a close frame.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    const clientClosed = closeOf(ws, 5_000);
+    rawSocket.resume();
+    assert.equal((await clientClosed).code, 1006);
+  });
+
+  test("a burst written in one tick to a client that reads is not a slow consumer", async () => {
+    const before = harness.connections.length;
+    const ws = await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`);
+    clients.push(ws);
+    const seen = await harness.connection(before);
+    let received = 0;
+    ws.on("message", () => received++);
+    for (let i = 0; i < 8; i++) seen.connection.write("z".repeat(64 * 1024));
+    await within(
+      (async () => {
+        while (received < 8) await new Promise((resolve) => setTimeout(resolve, 10));
+      })(),
+      3_000,
+      "burst received",
+    );
+    assert.equal(ws.readyState, WebSocket.OPEN);
   });
 
   test("stopAccepting: new upgrades get 503, open connections keep working", async () => {

@@ -18,6 +18,10 @@ function onIdle(connection: EngineConnection): void {
   connection.close(CloseCode.IDLE_TIMEOUT, "idle timeout");
 }
 
+function checkSendQueue(connection: EngineConnection): void {
+  connection.checkSendQueue();
+}
+
 /** A Phoenix connection over one engine.io Socket. */
 export class EngineConnection extends EventEmitter implements Connection {
   readonly id: string;
@@ -28,6 +32,7 @@ export class EngineConnection extends EventEmitter implements Connection {
   readonly headers: IncomingHttpHeaders;
   private readonly idleTimer: NodeJS.Timeout;
   private closed = false;
+  private queueCheckScheduled = false;
 
   constructor(
     /** engine.io's socket id (its transports carry it as `sid`). */
@@ -56,10 +61,20 @@ export class EngineConnection extends EventEmitter implements Connection {
   write(frame: Frame): void {
     if (this.closed) return;
     this.carrier.sendFrame(frame);
-    if (this.carrier.bufferedBytes > this.limits.sendQueueBytes) {
-      this.logger.warn({ socket: this.id, bufferedBytes: this.carrier.bufferedBytes, limit: this.limits.sendQueueBytes }, "slow consumer, closing");
-      this.close(CloseCode.SLOW_CONSUMER, "slow consumer");
+    // Judged once this tick's writes had their chance to reach the kernel: a burst written in one
+    // tick is corked, so the queue briefly holds it even for a client that reads fast.
+    if (!this.queueCheckScheduled && this.carrier.bufferedBytes > this.limits.sendQueueBytes) {
+      this.queueCheckScheduled = true;
+      setImmediate(checkSendQueue, this);
     }
+  }
+
+  checkSendQueue(): void {
+    this.queueCheckScheduled = false;
+    const bufferedBytes = this.carrier.bufferedBytes;
+    if (this.closed || bufferedBytes <= this.limits.sendQueueBytes) return;
+    this.logger.warn({ socket: this.id, bufferedBytes, limit: this.limits.sendQueueBytes }, "slow consumer, closing");
+    this.close(CloseCode.SLOW_CONSUMER, "slow consumer");
   }
 
   close(code: number, reason = ""): void {

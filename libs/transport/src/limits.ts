@@ -29,5 +29,12 @@ export const DEFAULT_LONGPOLL_MAX_BATCH_LINES = 100;
 export const ENGINE_PING_INTERVAL_MS = 300_000;
 export const ENGINE_PING_TIMEOUT_MS = 60_000;
 
+/**
+ * ms the server waits for the client's close frame after sending its own before dropping the TCP
+ * connection (ws's default is 30 s). A client that stopped reading (SLOW_CONSUMER) never answers,
+ * and its queued bytes stay in memory until then.
+ */
+export const CLOSE_HANDSHAKE_TIMEOUT_MS = 5_000;
+
 /** Longest close reason RFC 6455 allows (125-byte control frame minus the 2-byte code). */
 export const MAX_CLOSE_REASON_BYTES = 123;

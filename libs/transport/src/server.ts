@@ -8,7 +8,7 @@ import { CloseCode } from "@switchboard/protocol";
 import { chooseSubprotocol } from "./connect-params.ts";
 import { EngineConnection } from "./connection.ts";
 import { answerStatus, refuseUpgrade } from "./http-answers.ts";
-import { ENGINE_PING_INTERVAL_MS, ENGINE_PING_TIMEOUT_MS } from "./limits.ts";
+import { CLOSE_HANDSHAKE_TIMEOUT_MS, ENGINE_PING_INTERVAL_MS, ENGINE_PING_TIMEOUT_MS } from "./limits.ts";
 import { longPollEndpoint } from "./longpoll-endpoint.ts";
 import { postToSession } from "./longpoll-session.ts";
 import { PhoenixLongPollTransport } from "./longpoll-transport.ts";
@@ -29,10 +29,12 @@ const ENGINE_PROTOCOL = "4";
 registerTransport(WEBSOCKET_TRANSPORT, PhoenixWebSocketTransport);
 registerTransport(LONGPOLL_TRANSPORT, PhoenixLongPollTransport);
 
-/** engine.io builds its ws server from options it chooses; this adds the Phoenix subprotocol answer. */
+/** engine.io builds its ws server from options it chooses; this adds the Phoenix subprotocol answer and a shorter close handshake. */
 class PhoenixWebSocketServer extends WebSocketServer {
   constructor(options: WebSocketServerOptions) {
-    super({ ...options, handleProtocols: chooseSubprotocol });
+    // closeTimeout is a ws 8.23 option its type declarations do not know yet.
+    const phoenixOptions: WebSocketServerOptions & { closeTimeout: number } = { ...options, handleProtocols: chooseSubprotocol, closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS };
+    super(phoenixOptions);
   }
 }
 
