@@ -93,7 +93,10 @@ function phoenixClient(url: string, topic: number, token: string | undefined): P
       }
     });
     ws.on("error", reject);
-    ws.on("close", () => clearInterval(heartbeat));
+    ws.on("close", () => {
+      clearInterval(heartbeat);
+      reject(new Error("socket closed before the join reply"));
+    });
   });
 }
 

@@ -96,6 +96,11 @@ function spawnServer(entry: string, env: Record<string, string>, port: number, p
   return Promise.race([waitForPort(port, 20_000).then(() => child), exited]);
 }
 
+/** A child killed by a signal has a signalCode and no exitCode. */
+function running(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
 /** Messages published before the bridge holds its lease would be dropped and counted as loss. */
 async function untilBridgeLeads(healthUrl: string): Promise<void> {
   const deadline = Date.now() + BRIDGE_LEASE_TIMEOUT_MS;
@@ -146,14 +151,14 @@ async function startProcesses(target: Target, redis: RedisProcess, children: Chi
       const { forwarded, standby } = (await fetch(bridgeHealthUrl).then((response) => response.json())) as BridgeStats;
       return { forwarded, standby };
     },
-    pids: () => children.filter((child) => child.exitCode === null && child.pid).map((child) => child.pid!),
+    pids: () => children.filter((child) => running(child) && child.pid).map((child) => child.pid!),
     killOne: () => children[1]?.kill("SIGKILL"),
     stop: async () => {
       await Promise.all(
         children.map(
           (child) =>
             new Promise<void>((resolve) => {
-              if (child.exitCode !== null) return resolve();
+              if (!running(child)) return resolve();
               child.once("exit", () => resolve());
               if (!profile) return child.kill("SIGKILL");
               // A profile is written only on a clean exit; SIGINT closes the node.
