@@ -1,5 +1,5 @@
 import { createServer } from "node:http";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { Redis } from "ioredis";
@@ -18,6 +18,9 @@ import { createHttpRoutes } from "./http/routes.ts";
 import { channelEventsFor, combineEvents, createMetrics } from "./metrics.ts";
 import { createIpLimit } from "./ip-limit.ts";
 import { connectRedis } from "./redis.ts";
+
+/** Socket mount points: /socket/{websocket,longpoll} for phoenix.js, the bare /websocket for tangram clients. */
+const SOCKET_PATHS = ["/socket", "/websocket"];
 
 export interface GatewayNode {
   readonly url: string;
@@ -98,7 +101,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   };
 
   const transport = createTransportServer({
-    paths: ["/socket", "/websocket"],
+    paths: SOCKET_PATHS,
     checkOrigin: checkOrigin(config.allowedOrigins),
     idleTimeoutMs: config.idleTimeoutMs,
     maxFrameBytes: config.maxFrameBytes,
@@ -144,11 +147,17 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     },
   });
 
+  // The first presence_state a client gets must already hold the other nodes' entries, so socket
+  // requests wait for presence. The node listens at once all the same: with Redis away at start,
+  // probes answer (live, not ready) and the node becomes ready when Redis comes.
+  let presenceReady = false;
+  void presence.whenReady().then(() => (presenceReady = true));
+  const afterPresence = (handle: () => void) => (presenceReady ? handle() : void presence.whenReady().then(handle));
   const routes = createHttpRoutes({
     config,
     logger: log,
     metrics,
-    ready: () => !draining && redis.status === "ready" && cluster.ready,
+    ready: () => presenceReady && !draining && redis.status === "ready" && cluster.ready,
   });
   // Refused before the handshake: HTTP 429 makes phoenix.js retry with its backoff, over either transport.
   const overIpLimit = (req: IncomingMessage) => {
@@ -156,27 +165,31 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     metrics.connectionsRefused.inc({ reason: "per_ip_limit" });
     return true;
   };
-  const server = createServer((req, res) => {
+  const socketRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (opensLongPollSession(req) && overIpLimit(req)) {
       res.writeHead(429, { "content-length": 0 });
       return res.end();
     }
-    if (transport.handleRequest(req, res)) return;
+    if (!res.destroyed && !transport.handleRequest(req, res)) routes(req, res);
+  };
+  const server = createServer((req, res) => {
+    if (isSocketPath(req)) return afterPresence(() => socketRequest(req, res));
     routes(req, res);
   });
   server.on("upgrade", (req, socket, head) => {
     socket.on("error", (error) => log.debug({ err: error }, "upgrade socket error"));
-    if (overIpLimit(req)) return socket.end("HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-    if (draining || !transport.handleUpgrade(req, socket, head)) {
-      socket.end("HTTP/1.1 " + (draining ? "503 Service Unavailable" : "404 Not Found") + "\r\nConnection: close\r\n\r\n");
-    }
+    afterPresence(() => {
+      if (socket.destroyed) return;
+      if (overIpLimit(req)) return socket.end("HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      if (draining || !transport.handleUpgrade(req, socket, head)) {
+        socket.end("HTTP/1.1 " + (draining ? "503 Service Unavailable" : "404 Not Found") + "\r\nConnection: close\r\n\r\n");
+      }
+    });
   });
   server.on("clientError", (error, socket) => {
     log.debug({ err: error }, "malformed HTTP request");
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
   });
-  // The first presence_state a client gets must already hold the other nodes' entries.
-  await presence.whenReady();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());
@@ -224,6 +237,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       log.info("drained");
     },
   };
+}
+
+function isSocketPath(req: IncomingMessage): boolean {
+  const path = (req.url ?? "/").split("?", 1)[0]!;
+  return SOCKET_PATHS.some((mount) => path === mount || path.startsWith(`${mount}/`));
 }
 
 /**
