@@ -12,10 +12,18 @@ export const BridgeReplyError = {
   PAYLOAD_TOO_LARGE: "payload too large",
   /** Redis refused or did not take the publish; the backend did not get the push. */
   BACKEND_UNREACHABLE: "backend unreachable",
+  /**
+   * The event name holds a colon. Backends split `from:<topic>:<event>` at the last colon, so event
+   * `secret:cmd` pushed on `rooms` would reach them as event `cmd` on `rooms:secret`, a topic the
+   * client never joined. Nothing was published.
+   */
+  INVALID_EVENT: "invalid event",
 } as const;
 
 /** The clients → backend channel prefix of tangram's contract (never key-prefixed). */
 const FROM_PREFIX = "from:";
+/** Separates topic and event in `from:<topic>:<event>`; an event may not contain it. */
+const EVENT_SEPARATOR = ":";
 
 /** Where the client's push came from, for the envelope (the ref the backend must answer). */
 export interface PushContext {
@@ -61,6 +69,7 @@ export function createBridgeChannel(options: BridgeChannelOptions): ChannelHandl
     },
 
     async handleIn(event, payload, channel, context?: PushContext) {
+      if (event.includes(EVENT_SEPARATOR)) return reply("error", { reason: BridgeReplyError.INVALID_EVENT });
       const forwarded = withoutJoinToken(payload, channel.assigns.token);
       const bare = encodeBare(forwarded);
       if (bare.byteLength > maxForwardPayloadBytes) {
@@ -68,7 +77,7 @@ export function createBridgeChannel(options: BridgeChannelOptions): ChannelHandl
       }
       const body = enveloped(channel.topic) ? envelope(forwarded, event, channel, context?.ref ?? null, nodeId) : bare;
       try {
-        await publisher.publish(`${FROM_PREFIX}${channel.topic}:${event}`, body);
+        await publisher.publish(`${FROM_PREFIX}${channel.topic}${EVENT_SEPARATOR}${event}`, body);
       } catch (failure) {
         logger.warn({ err: failure, topic: channel.topic, event }, "publish to backend failed");
         return reply("error", { reason: BridgeReplyError.BACKEND_UNREACHABLE });
