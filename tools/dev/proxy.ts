@@ -73,8 +73,10 @@ export async function startRoundRobinProxy(options: RoundRobinProxyOptions): Pro
       }
       logger?.warn({ err: error, upstream: target.port, path: req.url }, "dev proxy: upstream request failed");
       if (!res.headersSent) {
-        res.writeHead(502, { "content-type": "application/json" });
-        res.end(JSON.stringify({ error: { code: "bad_gateway", message: `upstream ${target.host}:${target.port}: ${error.code ?? error.message}` } }));
+        // Plain text, as real balancers answer: phoenix.js LongPoll reads a JSON body without
+        // `status` as an unknown poll status and throws instead of retrying.
+        res.writeHead(502, { "content-type": "text/plain; charset=utf-8" });
+        res.end(`bad gateway: upstream ${target.host}:${target.port}: ${error.code ?? error.message}\n`);
       } else {
         res.destroy();
       }

@@ -10,7 +10,7 @@ import type { Config } from "@switchboard/config";
 import { createHistory, recordingBroadcast } from "@switchboard/history";
 import { createPresence } from "@switchboard/presence";
 import { CloseCode } from "@switchboard/protocol";
-import { createTransportServer } from "@switchboard/transport";
+import { createRedisLongPollRelay, createTransportServer } from "@switchboard/transport";
 import type { Connection } from "@switchboard/transport";
 import { checkOrigin } from "@switchboard/auth";
 import { registerRoutes } from "./channels/routes.ts";
@@ -100,6 +100,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     subscriptionsSettled: () => cluster.subscriptionsSettled(),
   };
 
+  // LongPoll is sticky-free: a request landing on another node than the session's owner is
+  // relayed to the owner through Redis.
+  const longPollRelay = createRedisLongPollRelay({ redis, nodeId: config.nodeId, keyPrefix: config.redisKeyPrefix, logger: log });
+  let relayReady = false;
+  void longPollRelay.ready.then(() => (relayReady = true));
+
   const transport = createTransportServer({
     paths: SOCKET_PATHS,
     checkOrigin: checkOrigin(config.allowedOrigins),
@@ -110,6 +116,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       windowMs: config.longPollWindowMs,
       sessionTimeoutMs: config.longPollSessionTimeoutMs,
       maxBatchLines: config.longPollMaxBatch,
+      relay: longPollRelay,
     },
     secret: config.jwtSecret,
     nodeId: config.nodeId,
@@ -157,7 +164,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     config,
     logger: log,
     metrics,
-    ready: () => presenceReady && !draining && redis.status === "ready" && cluster.ready,
+    ready: () => presenceReady && relayReady && !draining && redis.status === "ready" && cluster.ready,
   });
   // Refused before the handshake: HTTP 429 makes phoenix.js retry with its backoff, over either transport.
   const overIpLimit = (req: IncomingMessage) => {
@@ -204,6 +211,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     await presence.close().catch((error: unknown) => log.warn({ err: error }, "presence close failed"));
     await cluster.close().catch((error: unknown) => log.warn({ err: error }, "cluster close failed"));
     await transport.close();
+    await longPollRelay.close().catch((error: unknown) => log.warn({ err: error }, "long-poll relay close failed"));
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     redis.disconnect();
