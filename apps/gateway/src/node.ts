@@ -258,6 +258,7 @@ function isSocketPath(req: IncomingMessage): boolean {
  */
 function opensLongPollSession(req: IncomingMessage): boolean {
   if (req.method !== "GET" || req.headers["x-phoenix-longpoll-token"] !== undefined) return false;
-  const url = new URL(req.url ?? "/", "http://gateway");
-  return url.pathname.replace(/\/+$/, "").endsWith("/longpoll") && !url.searchParams.has("token");
+  // Split by hand: `new URL` throws on request targets such as "//" that clients may send.
+  const [path = "/", query = ""] = (req.url ?? "/").split("?", 2);
+  return path.replace(/\/+$/, "").endsWith("/longpoll") && !new URLSearchParams(query).has("token");
 }
