@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -173,11 +173,7 @@ describe("turbo run dev", { skip: skipReason, timeout: READY_TIMEOUT_MS + 60_000
     }
   });
 
-  // The transport relays a LongPoll request to the session's owner through Redis, but the gateway
-  // does not hand it a relay yet: until it does, a request on another node answers 410.
-  const relayWired = readFileSync(`${ROOT}/apps/gateway/src/node.ts`, "utf8").includes("createRedisLongPollRelay");
-  const relayTodo = relayWired ? false : "apps/gateway does not wire the LongPoll relay yet";
-  test("a LongPoll session works while each of its requests goes to another node", { todo: relayTodo }, async () => {
+  test("a LongPoll session works while each of its requests goes to another node", async () => {
     const longpoll = `${stack.open}/socket/longpoll?vsn=2.0.0`;
     const opened = await getJson(longpoll);
     assert.equal(opened.body.status, 410);
