@@ -32,6 +32,9 @@ export interface RedisLongPollRelay extends LongPollRelay {
   close(): Promise<void>;
 }
 
+/** ms between SUBSCRIBE attempts while Redis is unreachable. */
+const SUBSCRIBE_RETRY_MS = 500;
+
 interface Pending {
   resolve(answer: LongPollAnswer | undefined): void;
   timer: NodeJS.Timeout;
@@ -96,7 +99,19 @@ export function createRedisLongPollRelay({ redis, nodeId, keyPrefix, logger }: R
 
   subscriber.on("message", onMessage);
   subscriber.on("error", (error: Error) => logger.warn({ err: error }, "longpoll relay subscriber error"));
-  const ready = subscriber.subscribe(channelOf(nodeId)).then(() => undefined);
+  let closed = false;
+  // With Redis away (at start, too) SUBSCRIBE fails after the connection's retries; it is tried
+  // again until it holds, so the node becomes ready when Redis comes.
+  const subscribe = (): Promise<void> =>
+    subscriber.subscribe(channelOf(nodeId)).then(
+      () => undefined,
+      (error: unknown) => {
+        if (closed) return;
+        logger.warn({ err: error }, "longpoll relay subscribe failed, retrying");
+        return new Promise<void>((resolve) => setTimeout(resolve, SUBSCRIBE_RETRY_MS)).then(subscribe);
+      },
+    );
+  const ready = subscribe();
 
   return {
     ready,
@@ -127,6 +142,7 @@ export function createRedisLongPollRelay({ redis, nodeId, keyPrefix, logger }: R
       };
     },
     async close() {
+      closed = true;
       handler = undefined;
       for (const cancel of waiting.values()) cancel();
       waiting.clear();
