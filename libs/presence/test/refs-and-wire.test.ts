@@ -29,8 +29,8 @@ describe("presence wire format", () => {
     fc.record(
       {
         kind: fc.constant("sync-request" as const),
-      target: fc.string(),
-      wants: fc.array(fc.record({ owner: fc.string(), topic: fc.string(), generation: fc.nat(), stateVector: bytes }, plain), { maxLength: 4 }),
+        target: fc.string(),
+        wants: fc.array(fc.record({ owner: fc.string(), topic: fc.string(), generation: fc.nat(), stateVector: bytes }, plain), { maxLength: 4 }),
       },
       plain,
     ),
