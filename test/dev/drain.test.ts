@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
+import { trackLastSeen, type MessageHook } from "@switchboard/history/client";
 import * as phoenix from "phoenix";
 import WebSocket from "ws";
 import { launchCluster, type DevCluster } from "../../tools/dev/cluster.ts";
@@ -14,6 +15,8 @@ import { startRedis, type RedisProcess } from "../support/redis.ts";
  * over three gateways while messages flow; SIGTERM to one gateway closes its clients with 1012
  * spread over the drain window, they reconnect through the proxy to the others and rejoin, the
  * drained process exits 0 inside the window, and the survivors' metrics count the newcomers.
+ * The topic has recovery on: every client gets every message exactly once, those sent while it
+ * was reconnecting replayed on its rejoin.
  */
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -29,7 +32,7 @@ const TOPIC = "rooms:drain";
 interface PhxPush {
   receive(status: string, callback: (response: unknown) => void): PhxPush;
 }
-interface PhxChannel {
+interface PhxChannel extends MessageHook {
   join(): PhxPush;
   push(event: string, payload: unknown): PhxPush;
   on(event: string, callback: (payload: unknown) => void): number;
@@ -38,7 +41,7 @@ interface PhxChannel {
 interface PhxSocket {
   connect(): void;
   disconnect(): void;
-  channel(topic: string, params: Record<string, unknown>): PhxChannel;
+  channel(topic: string, params: () => Record<string, unknown>): PhxChannel;
   onClose(callback: (event: { code: number }) => void): string;
 }
 const Socket = (phoenix as unknown as { Socket: new (endPoint: string, opts: Record<string, unknown>) => PhxSocket }).Socket;
@@ -47,7 +50,8 @@ interface Client {
   socket: PhxSocket;
   channel: PhxChannel;
   closes: Array<{ code: number; at: number }>;
-  received: Set<number>;
+  /** Sequence numbers in arrival order, duplicates kept. */
+  received: number[];
 }
 
 async function until(check: () => boolean, what: string, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
@@ -87,7 +91,12 @@ describe("draining one gateway behind the dev proxy", { skip, timeout: 120_000 }
       firstPort,
       redisUrl: redis.url,
       watch: false,
-      env: { DRAIN_WINDOW_MS: String(DRAIN_WINDOW_MS), LOG_LEVEL: "warn", JWT_SECRET: "drain-test-secret-0123456789abcdef" },
+      env: {
+        DRAIN_WINDOW_MS: String(DRAIN_WINDOW_MS),
+        RECOVERY_PATTERNS: TOPIC,
+        LOG_LEVEL: "warn",
+        JWT_SECRET: "drain-test-secret-0123456789abcdef",
+      },
       onLine: () => undefined,
     });
     await cluster.ready();
@@ -108,9 +117,12 @@ describe("draining one gateway behind the dev proxy", { skip, timeout: 120_000 }
         reconnectAfterMs: () => 100,
         rejoinAfterMs: () => 100,
       });
-      const client: Client = { socket, channel: socket.channel(TOPIC, { user: `u${index}` }), closes: [], received: new Set() };
+      // Rejoins ask for what came after the last message seen (the helper browsers use).
+      const recovery = trackLastSeen({ user: `u${index}` });
+      const channel = recovery.attach(socket.channel(TOPIC, recovery.params));
+      const client: Client = { socket, channel, closes: [], received: [] };
       socket.onClose((event) => client.closes.push({ code: event.code, at: Date.now() }));
-      client.channel.on("new_msg", (payload) => client.received.add((payload as { seq: number }).seq));
+      client.channel.on("new_msg", (payload) => client.received.push((payload as { seq: number }).seq));
       socket.connect();
       client.channel.join();
       clients.push(client);
@@ -127,6 +139,8 @@ describe("draining one gateway behind the dev proxy", { skip, timeout: 120_000 }
     let seq = 0;
     const traffic = setInterval(() => publisher.channel.push("new_msg", { seq: seq++ }), 50);
     try {
+      // A client that has seen nothing has no last_seen to recover from: let everyone see one.
+      await until(() => clients.every((client) => client.received.length > 0), "traffic reached every client");
       const started = Date.now();
       const drained = cluster.stopNode("gateway-2", "SIGTERM");
       const exit = await drained;
@@ -152,7 +166,11 @@ describe("draining one gateway behind the dev proxy", { skip, timeout: 120_000 }
     // After the rejoin every client, wherever it landed, gets what is published next.
     const marker = 1_000_000;
     publisher.channel.push("new_msg", { seq: marker });
-    await until(() => clients.every((client) => client.received.has(marker)), "the next message reached all clients");
+    await until(() => clients.every((client) => client.received.includes(marker)), "the next message reached all clients");
+    const sent = [...Array.from({ length: seq }, (_, index) => index), marker];
+    for (const [index, client] of clients.entries()) {
+      assert.deepEqual(client.received, sent, `client ${index} (closes ${client.closes.map((close) => close.code).join(",")}) got every message once, in order`);
+    }
 
     const joinsAfter = await Promise.all(survivors.map((url) => metric(url, "switchboard_joins_total")));
     const newJoins = joinsAfter.reduce((sum, value) => sum + value, 0) - joinsBefore.reduce((sum, value) => sum + value, 0);
