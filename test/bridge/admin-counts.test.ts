@@ -45,7 +45,7 @@ function node(nodeId: string, alive: string[] = []) {
 }
 
 const list = async (admin: ReturnType<typeof node>["admin"]) => {
-  const result = await admin.handler.handleIn!("channel.list", {}, {} as Channel);
+  const result = await admin.handler.handleIn!("channel.list", {}, {} as Channel, { ref: "1" });
   return "reply" in result ? result.response : undefined;
 };
 
@@ -127,5 +127,5 @@ test("admin join needs a token whose claim allows admin; unknown pushes get an e
   assert.deepEqual(await admin.handler.join("admin", { token: sign("admin") }, {} as never), { ok: {} });
   assert.deepEqual(await admin.handler.join("admin", { token: sign("room:*") }, {} as never), { error: { reason: "token_channel_mismatch" } });
   assert.deepEqual(await admin.handler.join("admin", {}, {} as never), { error: { reason: "token_missing" } });
-  assert.deepEqual(await admin.handler.handleIn!("channel.nuke", {}, {} as Channel), { reply: "error", response: { reason: "unknown admin event" } });
+  assert.deepEqual(await admin.handler.handleIn!("channel.nuke", {}, {} as Channel, { ref: "2" }), { reply: "error", response: { reason: "unknown admin event" } });
 });

@@ -166,7 +166,6 @@ describe("tangram bridge contract", () => {
 
   test(
     "envelope mode: the Python backend answers a push from its envelope alone",
-    { todo: "the envelope's ref stays null until libs/channels passes the push ref to handleIn" },
     async () => {
       const asker = await client().joinOrThrow("env:ask", { token: tokenFor("env:*", "asker") });
       const result = await pushResult(asker.channel.push("ask", { q: 42 }, 1_000));

@@ -273,7 +273,7 @@ export class ChannelSocket {
     let result;
     try {
       if (!state.handler.handleIn) throw new Error(`no handleIn for event ${JSON.stringify(event)}`);
-      result = await state.handler.handleIn(event, payload, state.channel);
+      result = await state.handler.handleIn(event, payload, state.channel, { ref });
     } catch (error) {
       return this.crash(state, error);
     }

@@ -1,4 +1,4 @@
-import type { Payload } from "@switchboard/protocol";
+import type { Payload, Ref } from "@switchboard/protocol";
 import type { Meta, PresenceState } from "./ports.ts";
 
 /** What a handler sees of the socket: set once at connect, shared by all its channels. */
@@ -34,6 +34,12 @@ export interface ChannelPresence {
 }
 
 /** `assigns` seeds the channel's own assigns (Phoenix: `{:ok, reply, assign(socket, ...)}`). */
+/** The client push a `handleIn` call handles. */
+export interface PushContext {
+  /** The push's ref: the one a `phx_reply` to it must carry. */
+  readonly ref: Ref;
+}
+
 export type JoinResult = { ok: Payload; assigns?: Record<string, unknown> } | { error: Payload };
 export type InResult = { reply: "ok" | "error"; response: Payload } | { noreply: true };
 
@@ -46,7 +52,8 @@ export interface ChannelHandler {
   join(topic: string, payload: Payload, socket: SocketInfo): JoinResult | Promise<JoinResult>;
   /** Runs after the join reply went out: where Phoenix apps track presence and push state. */
   afterJoin?(channel: Channel): void | Promise<void>;
-  handleIn?(event: string, payload: Payload, channel: Channel): InResult | Promise<InResult>;
+  /** `push` names the client push being handled, for handlers that answer it later (envelopes). */
+  handleIn?(event: string, payload: Payload, channel: Channel, push: PushContext): InResult | Promise<InResult>;
   /** Broadcast events routed through `handleOut` per subscriber instead of the shared frame. */
   readonly intercept?: readonly string[];
   /** Returns the payload to push, or `null` to drop the event for this subscriber. */

@@ -9,6 +9,7 @@ export type {
   ChannelPresence,
   InResult,
   JoinResult,
+  PushContext,
   SocketInfo,
   TerminateReason,
 } from "./handler.ts";
