@@ -74,10 +74,13 @@ interface BridgeStats {
   forwarded: number;
   /** Dropped because the bridge could not prove it still held the forwarding lease. */
   standby: number;
+  /** The bridge's share of the switchboard CPU per delivery (one process for the whole cluster). */
+  cpuMicrosPerDelivery?: number;
 }
 
 interface Servers {
   pids(): number[];
+  readonly bridgePid?: number;
   /** The bridge's counters (switchboard only): `forwarded` and `standby` tell loss at the bridge from loss after it. */
   bridgeStats(): Promise<BridgeStats | undefined>;
   urls: string[];
@@ -126,6 +129,7 @@ async function startTarget(target: Target, redis: RedisProcess): Promise<Servers
 async function startProcesses(target: Target, redis: RedisProcess, children: ChildProcess[]): Promise<Servers> {
   const urls: string[] = [];
   let bridgeHealthUrl: string | undefined;
+  let bridgePid: number | undefined;
   for (let i = 0; i < NODES; i++) {
     const port = await freePort();
     const env: Record<string, string> = { REDIS_URL: redis.url, HOST: "127.0.0.1", LOG_LEVEL: "warn" };
@@ -142,10 +146,12 @@ async function startProcesses(target: Target, redis: RedisProcess, children: Chi
     const port = await freePort();
     children.push(await spawnServer("apps/bridge/src/main.ts", { REDIS_URL: redis.url, JWT_SECRET: TEST_SECRET, NODE_ID: "bench-bridge", LOG_LEVEL: "warn" }, port, profile));
     bridgeHealthUrl = `http://127.0.0.1:${port}/healthz`;
+    bridgePid = children[children.length - 1]!.pid;
     await untilBridgeLeads(bridgeHealthUrl);
   }
   return {
     urls,
+    bridgePid,
     bridgeStats: async () => {
       if (bridgeHealthUrl === undefined) return undefined;
       const { forwarded, standby } = (await fetch(bridgeHealthUrl).then((response) => response.json())) as BridgeStats;
@@ -268,6 +274,7 @@ async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, r
       const pids = servers.pids();
       const cpuBefore = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
       const redisBefore = cpuSeconds(redisPid);
+      const bridgeBefore = servers.bridgePid === undefined ? 0 : cpuSeconds(servers.bridgePid);
       if (scenario.killNodeMidway) setTimeout(() => servers?.killOne(), ((scenario.messages / scenario.rate) * 1000) / 2);
       const reply = (await gen.ask(
         { type: "publish", messages: scenario.messages, rate: scenario.rate, payloadBytes: scenario.payloadBytes, path: scenario.path, settleMs: SETTLE_MS },
@@ -278,6 +285,9 @@ async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, r
       const cpuAfter = pids.reduce((sum, pid) => sum + (alive.includes(pid) ? cpuSeconds(pid) : 0), 0);
       result.publish = reply.result;
       result.bridge = await servers.bridgeStats();
+      if (result.bridge && servers.bridgePid !== undefined) {
+        result.bridge.cpuMicrosPerDelivery = ((cpuSeconds(servers.bridgePid) - bridgeBefore) / Math.max(1, reply.result.delivered)) * 1e6;
+      }
       result.serverCpuMicrosPerDelivery = ((cpuAfter - cpuBefore) / Math.max(1, reply.result.delivered)) * 1e6;
       result.redisCpuSeconds = cpuSeconds(redisPid) - redisBefore;
       result.clean = result.clean && reply.result.lost === 0 && reply.result.duplicates === 0 && reply.result.wrongTopic === 0;
@@ -323,7 +333,7 @@ function markdown(results: RunResult[], meta: Record<string, unknown>): string {
   for (const r of results) {
     const p = r.publish;
     lines.push(
-      `| ${r.scenario} | ${r.target} | ${r.clients} | ${p ? Math.round(p.deliveriesPerSecond) : "–"} | ${p?.latencyMs.p50.toFixed(1) ?? "–"} | ${p?.latencyMs.p99.toFixed(1) ?? "–"} | ${p?.latencyMs.p999.toFixed(1) ?? "–"} | ${r.serverCpuMicrosPerDelivery?.toFixed(2) ?? "–"} | ${r.rssKiBPerConnection.toFixed(1)} | ${Math.round(r.joinsPerSecond)} | ${r.rejoinsPerSecond === undefined ? "–" : Math.round(r.rejoinsPerSecond)} | ${p?.lost ?? "–"} | ${p?.duplicates ?? "–"} | ${r.clean ? "yes" : "**no**"}${r.bridge?.standby ? ` (bridge dropped ${r.bridge.standby} as standby)` : ""}${r.error ? ` (${r.error.split("\n")[0]})` : ""} | ${(r.machineBusyShare * 100).toFixed(0)}% |`,
+      `| ${r.scenario} | ${r.target} | ${r.clients} | ${p ? Math.round(p.deliveriesPerSecond) : "–"} | ${p?.latencyMs.p50.toFixed(1) ?? "–"} | ${p?.latencyMs.p99.toFixed(1) ?? "–"} | ${p?.latencyMs.p999.toFixed(1) ?? "–"} | ${r.serverCpuMicrosPerDelivery?.toFixed(2) ?? "–"}${r.bridge?.cpuMicrosPerDelivery === undefined ? "" : ` (bridge ${r.bridge.cpuMicrosPerDelivery.toFixed(2)})`} | ${r.rssKiBPerConnection.toFixed(1)} | ${Math.round(r.joinsPerSecond)} | ${r.rejoinsPerSecond === undefined ? "–" : Math.round(r.rejoinsPerSecond)} | ${p?.lost ?? "–"} | ${p?.duplicates ?? "–"} | ${r.clean ? "yes" : "**no**"}${r.bridge?.standby ? ` (bridge dropped ${r.bridge.standby} as standby)` : ""}${r.error ? ` (${r.error.split("\n")[0]})` : ""} | ${(r.machineBusyShare * 100).toFixed(0)}% |`,
     );
   }
   lines.push("", "## Ratios (switchboard ÷ baseline)", "", "| scenario | vs | throughput | CPU/delivery | p99 | RSS/conn | joins/s | rejoins/s |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
