@@ -271,8 +271,7 @@ async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, r
       result.clean = result.clean && storm.failed === 0 && storm.clients === orphans;
     }
     if (scenario.publish) {
-      const pids = servers.pids();
-      const cpuBefore = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+      const cpuBefore = new Map(servers.pids().map((pid) => [pid, cpuSeconds(pid)]));
       const redisBefore = cpuSeconds(redisPid);
       const bridgeBefore = servers.bridgePid === undefined ? 0 : cpuSeconds(servers.bridgePid);
       if (scenario.killNodeMidway) setTimeout(() => servers?.killOne(), ((scenario.messages / scenario.rate) * 1000) / 2);
@@ -281,14 +280,14 @@ async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, r
         "result",
         300_000,
       )) as Extract<Reply, { type: "result" }>;
-      const alive = servers.pids();
-      const cpuAfter = pids.reduce((sum, pid) => sum + (alive.includes(pid) ? cpuSeconds(pid) : 0), 0);
+      // A node killed mid-run takes its CPU counters with it: only survivors are compared.
+      const cpuUsed = servers.pids().reduce((sum, pid) => sum + cpuSeconds(pid) - (cpuBefore.get(pid) ?? 0), 0);
       result.publish = reply.result;
       result.bridge = await servers.bridgeStats();
       if (result.bridge && servers.bridgePid !== undefined) {
         result.bridge.cpuMicrosPerDelivery = ((cpuSeconds(servers.bridgePid) - bridgeBefore) / Math.max(1, reply.result.delivered)) * 1e6;
       }
-      result.serverCpuMicrosPerDelivery = ((cpuAfter - cpuBefore) / Math.max(1, reply.result.delivered)) * 1e6;
+      result.serverCpuMicrosPerDelivery = (cpuUsed / Math.max(1, reply.result.delivered)) * 1e6;
       result.redisCpuSeconds = cpuSeconds(redisPid) - redisBefore;
       result.clean = result.clean && reply.result.lost === 0 && reply.result.duplicates === 0 && reply.result.wrongTopic === 0;
     }
