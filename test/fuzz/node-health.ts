@@ -17,6 +17,6 @@ export async function metricValue(gateway: GatewayProcess, name: string): Promis
 export async function assertNodeSurvived(gateway: GatewayProcess): Promise<void> {
   assert.equal(gateway.child.exitCode, null, `gateway exited:\n${gateway.output()}`);
   assert.equal((await fetch(`${gateway.url}/healthz`)).status, 200);
-  await eventually(async () => (await metricValue(gateway, "switchboard_channels")) === 0, "switchboard_channels back to 0", 5_000);
+  await eventually(async () => (await metricValue(gateway, "switchboard_channels")) === 0, "switchboard_channels back to 0", 10_000);
   assert.doesNotMatch(gateway.output(), /uncaught exception|unhandled rejection/, "the node logged an uncaught error");
 }
