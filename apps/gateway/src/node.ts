@@ -15,7 +15,7 @@ import type { Connection } from "@switchboard/transport";
 import { checkOrigin } from "@switchboard/auth";
 import { registerRoutes } from "./channels/routes.ts";
 import { createHttpRoutes } from "./http/routes.ts";
-import { channelEventsFor, combineEvents, createMetrics } from "./metrics.ts";
+import { channelEventsFor, combineEvents, createMetrics, type Metrics } from "./metrics.ts";
 import { createIpLimit } from "./ip-limit.ts";
 import { connectRedis } from "./redis.ts";
 
@@ -75,6 +75,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     clusterPublishErrors: () => cluster.stats.publishErrors,
   });
   redis.on("reconnecting", () => metrics.redisReconnects.inc());
+  const stopSamplingRedis = sampleRedisLatency(redis, metrics);
   const router = createRouter<ChannelHandler>();
   const routeEvents = registerRoutes(router, { config, cluster, presence, redis, logger: log });
   const channelEvents = combineEvents(channelEventsFor(metrics), routeEvents);
@@ -206,6 +207,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   log.info({ url }, "gateway listening");
 
   const close = async () => {
+    stopSamplingRedis();
     transport.stopAccepting();
     for (const { connection } of sockets.values()) connection.close(CloseCode.GOING_AWAY, "shutdown");
     await presence.close().catch((error: unknown) => log.warn({ err: error }, "presence close failed"));
@@ -261,4 +263,26 @@ function opensLongPollSession(req: IncomingMessage): boolean {
   // Split by hand: `new URL` throws on request targets such as "//" that clients may send.
   const [path = "/", query = ""] = (req.url ?? "/").split("?", 2);
   return path.replace(/\/+$/, "").endsWith("/longpoll") && !new URLSearchParams(query).has("token");
+}
+
+/** Redis round trip as the node sees it: one PING now and every few seconds (not while it is down). */
+const REDIS_LATENCY_SAMPLE_MS = 5_000;
+
+function sampleRedisLatency(redis: Redis, metrics: Metrics): () => void {
+  const sample = () => {
+    if (redis.status !== "ready") return;
+    const started = performance.now();
+    redis.ping().then(
+      () => metrics.redisLatency.observe((performance.now() - started) / 1000),
+      () => {}, // an outage shows in switchboard_redis_up and the reconnect counter
+    );
+  };
+  sample();
+  redis.on("ready", sample);
+  const timer = setInterval(sample, REDIS_LATENCY_SAMPLE_MS);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    redis.off("ready", sample);
+  };
 }
