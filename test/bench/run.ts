@@ -88,13 +88,15 @@ interface Servers {
   stop(): Promise<void>;
 }
 
-function spawnServer(entry: string, env: Record<string, string>, port: number, profiled = false): Promise<ChildProcess> {
+/** Spawns one server into `children` at once (so a failed start still cleans it up); resolves once it listens. */
+function spawnServer(children: ChildProcess[], entry: string, env: Record<string, string>, port: number, profiled = false): Promise<ChildProcess> {
   const profiling = profiled ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const child = spawn(process.execPath, [...profiling, "--import", "tsx", entry], {
     cwd: root,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ["ignore", "ignore", "inherit"],
   });
+  children.push(child);
   const exited = new Promise<never>((_, reject) => child.once("exit", (code, signal) => reject(new Error(`${entry} exited with ${code ?? signal} before listening`))));
   return Promise.race([waitForPort(port, 20_000).then(() => child), exited]);
 }
@@ -130,6 +132,8 @@ async function startProcesses(target: Target, redis: RedisProcess, children: Chi
   const urls: string[] = [];
   let bridgeHealthUrl: string | undefined;
   let bridgePid: number | undefined;
+  const starting: Array<Promise<ChildProcess>> = [];
+  // Nodes and bridge start side by side: startup (tsx compiling the sources) is most of a short run.
   for (let i = 0; i < NODES; i++) {
     const port = await freePort();
     const env: Record<string, string> = { REDIS_URL: redis.url, HOST: "127.0.0.1", LOG_LEVEL: "warn" };
@@ -139,16 +143,23 @@ async function startProcesses(target: Target, redis: RedisProcess, children: Chi
       socketio: "test/bench/baselines/socketio-server.ts",
     }[target];
     Object.assign(env, { NODE_ID: `bench-${i + 1}`, JWT_SECRET: TEST_SECRET, PUSH_RATE_PER_SECOND: String(UNLIMITED_PUSH_RATE), IDLE_TIMEOUT_MS: "120000" });
-    children.push(await spawnServer(entry, env, port, profile && target === "switchboard"));
+    starting.push(spawnServer(children, entry, env, port, profile && target === "switchboard"));
     urls.push(`ws://127.0.0.1:${port}`);
   }
   if (target === "switchboard") {
     const port = await freePort();
-    children.push(await spawnServer("apps/bridge/src/main.ts", { REDIS_URL: redis.url, JWT_SECRET: TEST_SECRET, NODE_ID: "bench-bridge", LOG_LEVEL: "warn" }, port, profile));
-    bridgeHealthUrl = `http://127.0.0.1:${port}/healthz`;
+    const bridge = spawnServer(children, "apps/bridge/src/main.ts", { REDIS_URL: redis.url, JWT_SECRET: TEST_SECRET, NODE_ID: "bench-bridge", LOG_LEVEL: "warn" }, port, profile);
     bridgePid = children[children.length - 1]!.pid;
-    await untilBridgeLeads(bridgeHealthUrl);
+    const healthUrl = `http://127.0.0.1:${port}/healthz`;
+    bridgeHealthUrl = healthUrl;
+    starting.push(
+      bridge.then(async (child) => {
+        await untilBridgeLeads(healthUrl);
+        return child;
+      }),
+    );
   }
+  await Promise.all(starting);
   return {
     urls,
     bridgePid,
