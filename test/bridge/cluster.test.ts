@@ -92,8 +92,8 @@ describe("bridge replicas × gateways", () => {
       await eventually(() => envelopes.length === 1, "the envelope is published");
       const envelope = envelopes[0]!;
       assert.equal(envelope.node, "gw-2");
-      const ref = (push as unknown as { ref: string }).ref;
-      await publisher.publish("reply:ask:1", JSON.stringify({ socket: envelope.socket, ref, join_ref: envelope.join_ref, response: { a: 1 } }));
+      assert.equal(envelope.ref, (push as unknown as { ref: string }).ref);
+      await publisher.publish("reply:ask:1", JSON.stringify({ socket: envelope.socket, ref: envelope.ref, join_ref: envelope.join_ref, response: { a: 1 } }));
       assert.deepEqual(await answered, { status: "ok", response: { a: 1 } });
       await new Promise((resolve) => setTimeout(resolve, 200));
       for (const other of others) assert.deepEqual(other.received, []);

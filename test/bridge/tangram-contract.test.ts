@@ -156,8 +156,9 @@ describe("tangram bridge contract", () => {
       { payload: envelope.payload, topic: envelope.topic, event: envelope.event, user: envelope.user, node: envelope.node },
       { payload: { q: 1 }, topic: "env:room", event: "note", user: "asker", node: gateway.nodeId },
     );
-    // The client's own ref for the push (what the envelope's `ref` carries once libs/channels hands it to handlers).
+    // The envelope carries the client's own ref for the push: the one its receive() waits for.
     const ref = (push as unknown as { ref: string }).ref;
+    assert.equal(envelope.ref, ref);
     await publisher.publish("reply:env:room", JSON.stringify({ socket: envelope.socket, ref, join_ref: envelope.join_ref, response: { a: 2 } }));
     assert.deepEqual(await answered, { status: "ok", response: { a: 2 } });
     await new Promise((resolve) => setTimeout(resolve, 200));

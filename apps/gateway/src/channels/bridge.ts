@@ -25,11 +25,6 @@ const FROM_PREFIX = "from:";
 /** Separates topic and event in `from:<topic>:<event>`; an event may not contain it. */
 const EVENT_SEPARATOR = ":";
 
-/** Where the client's push came from, for the envelope (the ref the backend must answer). */
-export interface PushContext {
-  readonly ref: string | null;
-}
-
 export interface BridgeChannelOptions {
   verifier: TokenVerifier;
   publisher: Pick<Redis, "publish">;
@@ -68,14 +63,14 @@ export function createBridgeChannel(options: BridgeChannelOptions): ChannelHandl
       channel.push("presence_state", channel.presence.list());
     },
 
-    async handleIn(event, payload, channel, context?: PushContext) {
+    async handleIn(event, payload, channel, push) {
       if (event.includes(EVENT_SEPARATOR)) return reply("error", { reason: BridgeReplyError.INVALID_EVENT });
       const forwarded = withoutJoinToken(payload, channel.assigns.token);
       const bare = encodeBare(forwarded);
       if (bare.byteLength > maxForwardPayloadBytes) {
         return reply("error", { reason: BridgeReplyError.PAYLOAD_TOO_LARGE, limit: maxForwardPayloadBytes });
       }
-      const body = enveloped(channel.topic) ? envelope(forwarded, event, channel, context?.ref ?? null, nodeId) : bare;
+      const body = enveloped(channel.topic) ? envelope(forwarded, event, channel, push.ref, nodeId) : bare;
       try {
         await publisher.publish(`${FROM_PREFIX}${channel.topic}${EVENT_SEPARATOR}${event}`, body);
       } catch (failure) {
