@@ -32,6 +32,7 @@ export const AdminEvent = {
 export const AdminReplyError = {
   UNKNOWN_EVENT: "unknown admin event",
   UNAVAILABLE: "channel counts unavailable",
+  NODES_UNAVAILABLE: "node registry unavailable",
   BAD_PUBLISH: "publish needs {topic, event, payload}: not the admin topic, not a phx_ or presence_ event",
 } as const;
 
@@ -130,7 +131,11 @@ export function createAdmin(options: AdminOptions): Admin {
         case AdminEvent.LIST:
           return listChannels();
         case AdminEvent.NODES:
-          return reply("ok", { nodes: await cluster.nodes() });
+          // Redis down: an error reply, not a channel crash the client would answer with a rejoin.
+          return cluster.nodes().then(
+            (nodes) => reply("ok", { nodes }),
+            () => reply("error", { reason: AdminReplyError.NODES_UNAVAILABLE }),
+          );
         case AdminEvent.PUBLISH: {
           const message = publishRequest(payload);
           if (!message) return reply("error", { reason: AdminReplyError.BAD_PUBLISH });
