@@ -44,8 +44,11 @@ export async function startBridge(config: BridgeConfig, logger: Logger, options:
   watchConnection(subscriber, "subscriber", log);
 
   const cluster = createCluster({ redis, nodeId: config.nodeId, keyPrefix: prefix, logger: log });
+  // The lease has its own connection: a renewal queued behind the leader's publishes would make
+  // it step down while nobody else holds the lease.
+  const leaseRedis = connectRedis(config.redisUrl, "lease", log);
   const lease = createLeaderLease({
-    redis,
+    redis: leaseRedis,
     key: `${prefix}bridge:leader`,
     holder: `${config.nodeId}:${randomUUID()}`,
     logger: log,
@@ -62,7 +65,7 @@ export async function startBridge(config: BridgeConfig, logger: Logger, options:
     logger: log,
   });
   const broadcast = recordingBroadcast(history, cluster.broadcast.bind(cluster));
-  const ingest = createIngest({ cluster: { broadcast, reply: cluster.reply.bind(cluster) }, isLeader, logger: log });
+  const ingest = createIngest({ cluster: { broadcast, reply: cluster.reply.bind(cluster) }, lease, logger: log });
   const clock = startSystemClock({
     cluster,
     isLeader,
@@ -83,7 +86,7 @@ export async function startBridge(config: BridgeConfig, logger: Logger, options:
     host: config.host,
     port: config.port,
     status: () => ({ node: config.nodeId, leader: lease.isLeader(), ...ingest.stats }),
-    ready: () => redis.status === "ready" && subscriber.status === "ready",
+    ready: () => [redis, leaseRedis, subscriber].every((connection) => connection.status === "ready"),
   });
   log.info({ url: health.url }, "bridge running");
 
@@ -97,6 +100,7 @@ export async function startBridge(config: BridgeConfig, logger: Logger, options:
       await subscriber.quit().catch(() => subscriber.disconnect());
       await cluster.close().catch((error: unknown) => log.warn({ err: error }, "cluster close failed"));
       await redis.quit().catch(() => redis.disconnect());
+      await leaseRedis.quit().catch(() => leaseRedis.disconnect());
       await health.close();
     },
   };

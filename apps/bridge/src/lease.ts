@@ -25,7 +25,7 @@ const RENEW_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis
 const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;
 
 export interface LeaseOptions {
-  /** Command connection (not a subscriber). */
+  /** The lease's own command connection: a renewal queued behind bulk traffic arrives late. */
   redis: Redis;
   key: string;
   /** Unique per process: the lease value. */
@@ -40,12 +40,21 @@ export interface LeaseOptions {
 export interface LeaderLease {
   /** True only while the last confirmed acquire/renewal is fresher than TTL minus the safety margin. */
   isLeader(): boolean;
+  /** Whether this replica still counts itself the holder, even while a late renewal is pending. */
+  isHolding(): boolean;
+  /**
+   * Monotonic time (performance.now) until which the last confirmed acquire/renewal lets this
+   * replica act; a renewal that confirms the lease later moves it on and emits "renewed".
+   */
+  validUntil(): number;
   /** Pub/sub channel on which a leader announces a graceful release; standbys then call `tryNow`. */
   readonly releasedChannel: string;
   /** Ask for the lease at once instead of at the next retry. */
   tryNow(): void;
   /** Leadership gained (true) or lost (false). */
-  on(event: "change", listener: (leader: boolean) => void): this;
+  on(event: "change", listener: (leader: boolean) => void): void;
+  /** A renewal confirmed the lease and moved `validUntil` on. */
+  on(event: "renewed", listener: () => void): void;
   /** Stops renewing; if held, deletes the lease and announces it so a standby takes over at once. */
   release(): Promise<void>;
 }
@@ -90,11 +99,14 @@ export function createLeaderLease(options: LeaseOptions): LeaderLease {
     stepping = true;
     const sentAt = performance.now();
     try {
-      if (held && sentAt >= validUntil) setHeld(false, "renewals did not get through in time");
       if (held) {
+        // Even past its deadline the holder asks again: if the key still carries its token nobody
+        // else can have held the lease meanwhile, so it simply carries on.
         const renewed = await redis.eval(RENEW_SCRIPT, 1, key, holder, String(ttlMs));
-        if (renewed === 1) validUntil = sentAt + ttlMs - safetyMarginMs;
-        else setHeld(false, "another holder has the lease");
+        if (renewed === 1 && held) {
+          validUntil = sentAt + ttlMs - safetyMarginMs;
+          events.emit("renewed");
+        } else if (held) setHeld(false, "the lease expired or another holder has it");
       } else {
         const acquired = await redis.set(key, holder, "PX", ttlMs, "NX");
         if (acquired === "OK" && !stopped) {
@@ -106,9 +118,12 @@ export function createLeaderLease(options: LeaseOptions): LeaderLease {
     } catch (error) {
       log[failing ? "debug" : "warn"]({ err: error instanceof Error ? error.message : error }, "lease command failed");
       failing = true;
+      if (held && performance.now() >= validUntil) setHeld(false, "renewals did not get through in time");
     } finally {
       stepping = false;
-      schedule(held ? renewEveryMs : acquireRetryMs);
+      // A holder past its deadline asks again at once: messages wait on the answer.
+      if (held && performance.now() >= validUntil) schedule(0);
+      else schedule(held ? renewEveryMs : acquireRetryMs);
     }
   };
 
@@ -117,12 +132,13 @@ export function createLeaderLease(options: LeaseOptions): LeaderLease {
   const lease: LeaderLease = {
     releasedChannel: `${key}:released`,
     isLeader: () => held && performance.now() < validUntil,
+    isHolding: () => held,
+    validUntil: () => (held ? validUntil : 0),
     tryNow() {
       if (!held) schedule(0);
     },
-    on(event, listener) {
+    on(event: string, listener: (leader: boolean) => void) {
       events.on(event, listener);
-      return lease;
     },
     async release() {
       stopped = true;

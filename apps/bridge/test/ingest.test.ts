@@ -1,10 +1,36 @@
 import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
 import { test } from "node:test";
 import { pino } from "pino";
 import type { Broadcast, Reply } from "@switchboard/protocol";
 import { createIngest } from "../src/ingest.ts";
+import type { LeaderLease } from "../src/lease.ts";
 
-function harness(leader: boolean) {
+/** A lease whose holding and deadline the test sets; `renew` confirms a new deadline. */
+function fakeLease(holding: boolean, validUntil: number) {
+  const events = new EventEmitter();
+  const state = { holding, validUntil };
+  const lease: Pick<LeaderLease, "isHolding" | "validUntil" | "on"> = {
+    isHolding: () => state.holding,
+    validUntil: () => state.validUntil,
+    on(event: string, listener: (leader: boolean) => void) {
+      events.on(event, listener);
+    },
+  };
+  return {
+    lease,
+    renew(until: number) {
+      state.validUntil = until;
+      events.emit("renewed");
+    },
+    lose() {
+      state.holding = false;
+      events.emit("change", false);
+    },
+  };
+}
+
+function harness(leader: boolean, control = fakeLease(leader, leader ? Infinity : 0)) {
   const broadcasts: Broadcast[] = [];
   const replies: Array<{ socket: string; reply: Reply }> = [];
   const ingest = createIngest({
@@ -12,11 +38,11 @@ function harness(leader: boolean) {
       broadcast: async (broadcast) => void broadcasts.push(broadcast),
       reply: async (socket, reply) => (replies.push({ socket, reply }), true),
     },
-    isLeader: () => leader,
+    lease: control.lease,
     logger: pino({ level: "silent" }),
   });
   const receive = (channel: string, data: string | Buffer) => ingest.receive(Buffer.from(channel), Buffer.isBuffer(data) ? data : Buffer.from(data));
-  return { ingest, broadcasts, replies, receive };
+  return { ingest, broadcasts, replies, receive, control };
 }
 
 test("the leader turns to: messages into broadcasts: nested topics, JSON and binary payloads", () => {
@@ -48,4 +74,31 @@ test("backend replies go to the addressed socket; malformed input is counted, no
   receive("reply:", '{"socket":"s","ref":"1"}');
   assert.equal(broadcasts.length, 0);
   assert.equal(ingest.stats.malformed, 4);
+});
+
+test("messages read past the deadline wait for the pending renewal: forwarded if it confirms them, in order", () => {
+  const { ingest, broadcasts, receive, control } = harness(true, fakeLease(true, 0));
+  receive("to:t:a", "{}");
+  receive("to:t:b", "{}");
+  assert.equal(broadcasts.length, 0, "nothing forwarded before the renewal answers");
+  control.renew(performance.now() + 1_000);
+  receive("to:t:c", "{}");
+  assert.deepEqual(
+    broadcasts.map(({ event }) => event),
+    ["a", "b", "c"],
+  );
+  assert.equal(ingest.stats.awaitedRenewal, 2);
+});
+
+test("a renewal only confirms messages read before its deadline; losing the lease drops the rest", () => {
+  const { ingest, broadcasts, receive, control } = harness(true, fakeLease(true, 0));
+  receive("to:t:early", "{}");
+  const between = performance.now();
+  receive("to:t:late", "{}");
+  control.renew(between);
+  assert.deepEqual(broadcasts.map(({ event }) => event), ["early"]);
+  control.lose();
+  receive("to:t:after", "{}");
+  assert.equal(broadcasts.length, 1);
+  assert.equal(ingest.stats.standby, 2);
 });
