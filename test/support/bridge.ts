@@ -1,5 +1,4 @@
-import { freePort } from "./ports.ts";
-import { spawnApp, type GatewayProcess } from "./gateway.ts";
+import { startApp, type GatewayProcess } from "./gateway.ts";
 
 export interface BridgeStatus {
   node: string;
@@ -24,20 +23,7 @@ export interface BridgeOptions {
 
 /** Starts `apps/bridge` as a real process (health endpoint on 127.0.0.1) and waits until /healthz answers. */
 export async function startBridge(options: BridgeOptions): Promise<BridgeProcess> {
-  const port = await freePort();
-  const nodeId = options.nodeId ?? `test-bridge-${port}`;
-  const bridge = await spawnApp("apps/bridge/src/main.ts", {
-    nodeId,
-    port,
-    env: {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      REDIS_URL: options.redisUrl,
-      NODE_ID: nodeId,
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
-      ...options.env,
-    },
-  });
+  const bridge = await startApp("apps/bridge/src/main.ts", "test-bridge", options);
   return {
     ...bridge,
     status: async () => (await (await fetch(`${bridge.url}/healthz`)).json()) as BridgeStatus,

@@ -30,10 +30,18 @@ const HEALTHY_WITHIN_MS = 45_000;
 const TEST_SECRET = "switchboard-test-secret-0123456789abcdef";
 
 /** Starts `apps/gateway` as a real process on 127.0.0.1 and waits until /healthz answers. */
-export async function startGateway(options: GatewayOptions): Promise<GatewayProcess> {
+export function startGateway(options: GatewayOptions): Promise<GatewayProcess> {
+  return startApp("apps/gateway/src/main.ts", "test-node", options);
+}
+
+/**
+ * Starts one of the apps (gateway or bridge) on 127.0.0.1 with the suites' Redis, secret and log
+ * level, and waits until /healthz answers.
+ */
+export async function startApp(entry: string, nodePrefix: string, options: GatewayOptions): Promise<GatewayProcess> {
   const port = options.port ?? (await freePort());
-  const nodeId = options.nodeId ?? `test-node-${port}`;
-  return spawnApp("apps/gateway/src/main.ts", {
+  const nodeId = options.nodeId ?? `${nodePrefix}-${port}`;
+  return spawnApp(entry, {
     nodeId,
     port,
     env: {
@@ -54,7 +62,7 @@ export async function startGateways(count: number, options: GatewayOptions): Pro
 
 export { TEST_SECRET };
 
-export async function spawnApp(entry: string, opts: { nodeId: string; port: number; env: Record<string, string> }): Promise<GatewayProcess> {
+async function spawnApp(entry: string, opts: { nodeId: string; port: number; env: Record<string, string> }): Promise<GatewayProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", entry], {
     cwd: root,
     env: { ...process.env, ...opts.env },
