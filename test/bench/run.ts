@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { startRedis, waitForPort, type RedisProcess } from "../support/redis.ts";
 import { freePort } from "../support/ports.ts";
 import { TEST_SECRET } from "../support/gateway.ts";
-import type { Command, PublishPath, PublishResult, Target } from "./loadgen.ts";
+import type { Command, NodeJoins, PublishPath, PublishResult, Target } from "./loadgen.ts";
 import { cpuSeconds, machineCpu, rssKiB } from "./procstat.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -40,11 +40,15 @@ const BRIDGE_LEASE_TIMEOUT_MS = 20_000;
 /** Delivery is over when nothing arrived for this long; on a loaded shared machine stalls of a second happen. */
 const SETTLE_MS = 3_000;
 const STORM_CLOSE_TIMEOUT_MS = 10_000;
+/** A node's joins not answered within this are counted lost. */
+const JOIN_TIMEOUT_MS = 120_000;
 
 interface Scenario {
   name: string;
   clients: number;
   topics: number;
+  /** Topics each client joins over its one socket (1 unless the scenario measures joins). */
+  joinsPerClient?: number;
   messages: number;
   rate: number;
   payloadBytes: number;
@@ -66,6 +70,8 @@ const SCENARIOS: Scenario[] = [
   { name: "fanout", clients: scale(2000, 200), topics: 1, messages: scale(300, 60), rate: 50, payloadBytes: 100, path: "to", targets: ALL, publish: true },
   { name: "payload-4k", clients: scale(2000, 200), topics: scale(100, 20), messages: scale(6_000, 800), rate: 600, payloadBytes: 4096, path: "to", targets: ALL, publish: true },
   { name: "idle-memory", clients: scale(10_000, 600), topics: scale(10_000, 600), messages: 0, rate: 0, payloadBytes: 0, path: "to", targets: ALL, publish: false },
+  // Join throughput: every client joins 20 topics of its own (20 pipelined joins per socket, each with its own token).
+  { name: "join-rate", clients: scale(1000, 200), topics: scale(20_000, 4_000), joinsPerClient: 20, messages: 0, rate: 0, payloadBytes: 0, path: "to", targets: ALL, publish: false },
   { name: "join-storm", clients: scale(2000, 200), topics: scale(100, 20), messages: 0, rate: 0, payloadBytes: 0, path: "to", targets: ALL, joinStorm: true, publish: false },
   { name: "broken-run", clients: scale(600, 100), topics: 20, messages: scale(4_000, 1_000), rate: 1_000, payloadBytes: 100, path: "to", targets: ["switchboard"], killNodeMidway: true, publish: true },
 ];
@@ -189,7 +195,9 @@ async function startProcesses(target: Target, redis: RedisProcess, children: Chi
 }
 
 type Reply =
-  | { type: "joined"; ms: number; clients: number; failed: number; joinsPerSecond: number }
+  | { type: "connected"; ms: number; clients: number; connectsPerSecond: number }
+  | { type: "joined"; perNode: NodeJoins[] }
+  | { type: "rejoined"; ms: number; clients: number; failed: number; joinsPerSecond: number }
   | { type: "published" }
   | { type: "result"; result: PublishResult }
   | { type: "error"; message: string };
@@ -225,8 +233,13 @@ interface RunResult {
   scenario: string;
   target: Target;
   clients: number;
-  failedJoins: number;
-  joinsPerSecond: number;
+  /** Sockets opened per second (no joins), cluster-wide. */
+  connectsPerSecond: number;
+  /** Joins answered ok per second per node, averaged over the nodes (each measured alone, see loadgen). */
+  joinsPerSecondPerNode: number;
+  joins: { sent: number; ok: number; refused: number; lost: number; perNode: NodeJoins[] };
+  /** The load generator's CPU share of one core while joining: near 100 % it, not the server, set the rate. */
+  loadgenJoinCpuShare: number;
   /** join-storm: the killed node's clients rejoining the survivor at once. */
   rejoinsPerSecond?: number;
   rssKiBPerConnection: number;
@@ -247,38 +260,46 @@ async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, r
     servers = await startTarget(target, redis);
     gen = loadgen();
     const rssBefore = servers.pids().reduce((sum, pid) => sum + rssKiB(pid), 0);
-    const joined = (await gen.ask(
+    const connected = (await gen.ask(
       {
         type: "connect",
         target,
         urls: servers.urls,
         clients: scenario.clients,
         topics: scenario.topics,
+        joinsPerClient: scenario.joinsPerClient ?? 1,
         topicPrefix: target === "switchboard" && scenario.path === "handler" ? "rooms:bench-" : "bench:",
         secret: target === "switchboard" ? TEST_SECRET : undefined,
         redisUrl: redis.url,
       },
-      "joined",
+      "connected",
       180_000,
-    )) as Extract<Reply, { type: "joined" }>;
+    )) as Extract<Reply, { type: "connected" }>;
+    const loadgenCpuBefore = cpuSeconds(gen.child.pid!);
+    const joinStarted = performance.now();
+    const { perNode } = (await gen.ask({ type: "join", timeoutMs: JOIN_TIMEOUT_MS }, "joined", NODES * JOIN_TIMEOUT_MS + 10_000)) as Extract<Reply, { type: "joined" }>;
+    const loadgenJoinCpuShare = (cpuSeconds(gen.child.pid!) - loadgenCpuBefore) / ((performance.now() - joinStarted) / 1000);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const rssAfter = servers.pids().reduce((sum, pid) => sum + rssKiB(pid), 0);
+    const sum = (field: "sent" | "ok" | "refused" | "lost") => perNode.reduce((total, node) => total + node[field], 0);
+    const joins = { sent: sum("sent"), ok: sum("ok"), refused: sum("refused"), lost: sum("lost"), perNode };
     const result: RunResult = {
       scenario: scenario.name,
       target,
-      clients: joined.clients,
-      failedJoins: joined.failed,
-      joinsPerSecond: joined.joinsPerSecond,
-      rssKiBPerConnection: (rssAfter - rssBefore) / Math.max(1, joined.clients),
-      clean: joined.failed === 0,
+      clients: connected.clients,
+      connectsPerSecond: connected.connectsPerSecond,
+      joinsPerSecondPerNode: perNode.reduce((total, node) => total + node.joinsPerSecond, 0) / perNode.length,
+      joins,
+      loadgenJoinCpuShare,
+      rssKiBPerConnection: (rssAfter - rssBefore) / Math.max(1, connected.clients),
+      clean: joins.ok === joins.sent,
       machineBusyShare: 0,
     };
     if (scenario.joinStorm) {
-      const orphans = Math.floor(joined.clients / NODES);
+      const orphans = Math.floor(connected.clients / NODES);
       servers.killOne();
-      const storm = (await gen.ask({ type: "storm", expected: orphans, timeoutMs: STORM_CLOSE_TIMEOUT_MS }, "joined", 180_000)) as Extract<Reply, { type: "joined" }>;
+      const storm = (await gen.ask({ type: "storm", expected: orphans, timeoutMs: STORM_CLOSE_TIMEOUT_MS }, "rejoined", 180_000)) as Extract<Reply, { type: "rejoined" }>;
       result.rejoinsPerSecond = storm.joinsPerSecond;
-      result.failedJoins += storm.failed;
       result.clean = result.clean && storm.failed === 0 && storm.clients === orphans;
     }
     if (scenario.publish) {
@@ -311,8 +332,10 @@ async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, r
       scenario: scenario.name,
       target,
       clients: 0,
-      failedJoins: scenario.clients,
-      joinsPerSecond: 0,
+      connectsPerSecond: 0,
+      joinsPerSecondPerNode: 0,
+      joins: { sent: 0, ok: 0, refused: 0, lost: 0, perNode: [] },
+      loadgenJoinCpuShare: 0,
       rssKiBPerConnection: 0,
       clean: false,
       machineBusyShare: 0,
@@ -337,22 +360,22 @@ function markdown(results: RunResult[], meta: Record<string, unknown>): string {
     `Date ${meta.date}, commit ${meta.commit}, ${meta.machine}. ${NODES} nodes per target, one load-generator process, one Redis. Mode: ${meta.mode}.`,
     "Ratios are switchboard ÷ baseline measured in the same run (lower is better for CPU, latency and memory; higher for throughput).",
     "",
-    "| scenario | target | clients | deliveries/s | p50 ms | p99 ms | p999 ms | CPU µs/delivery | RSS KiB/conn | joins/s | rejoins/s | lost | dup | clean | machine busy |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    "| scenario | target | clients | deliveries/s | p50 ms | p99 ms | p999 ms | CPU µs/delivery | RSS KiB/conn | connects/s | joins/s/node | loadgen CPU (joins) | rejoins/s | lost | dup | clean | machine busy |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
   ];
   for (const r of results) {
     const p = r.publish;
     lines.push(
-      `| ${r.scenario} | ${r.target} | ${r.clients} | ${p ? Math.round(p.deliveriesPerSecond) : "–"} | ${p?.latencyMs.p50.toFixed(1) ?? "–"} | ${p?.latencyMs.p99.toFixed(1) ?? "–"} | ${p?.latencyMs.p999.toFixed(1) ?? "–"} | ${r.serverCpuMicrosPerDelivery?.toFixed(2) ?? "–"}${r.bridge?.cpuMicrosPerDelivery === undefined ? "" : ` (bridge ${r.bridge.cpuMicrosPerDelivery.toFixed(2)})`} | ${r.rssKiBPerConnection.toFixed(1)} | ${Math.round(r.joinsPerSecond)} | ${r.rejoinsPerSecond === undefined ? "–" : Math.round(r.rejoinsPerSecond)} | ${p?.lost ?? "–"} | ${p?.duplicates ?? "–"} | ${r.clean ? "yes" : "**no**"}${r.bridge?.standby ? ` (bridge dropped ${r.bridge.standby} as standby)` : ""}${r.error ? ` (${r.error.split("\n")[0]})` : ""} | ${(r.machineBusyShare * 100).toFixed(0)}% |`,
+      `| ${r.scenario} | ${r.target} | ${r.clients} | ${p ? Math.round(p.deliveriesPerSecond) : "–"} | ${p?.latencyMs.p50.toFixed(1) ?? "–"} | ${p?.latencyMs.p99.toFixed(1) ?? "–"} | ${p?.latencyMs.p999.toFixed(1) ?? "–"} | ${r.serverCpuMicrosPerDelivery?.toFixed(2) ?? "–"}${r.bridge?.cpuMicrosPerDelivery === undefined ? "" : ` (bridge ${r.bridge.cpuMicrosPerDelivery.toFixed(2)})`} | ${r.rssKiBPerConnection.toFixed(1)} | ${Math.round(r.connectsPerSecond)} | ${Math.round(r.joinsPerSecondPerNode)} | ${(r.loadgenJoinCpuShare * 100).toFixed(0)}% | ${r.rejoinsPerSecond === undefined ? "–" : Math.round(r.rejoinsPerSecond)} | ${p?.lost ?? "–"} | ${p?.duplicates ?? "–"} | ${r.clean ? "yes" : "**no**"}${r.joins.ok === r.joins.sent ? "" : ` (joins: ${r.joins.refused} refused, ${r.joins.lost} unanswered)`}${r.bridge?.standby ? ` (bridge dropped ${r.bridge.standby} as standby)` : ""}${r.error ? ` (${r.error.split("\n")[0]})` : ""} | ${(r.machineBusyShare * 100).toFixed(0)}% |`,
     );
   }
-  lines.push("", "## Ratios (switchboard ÷ baseline)", "", "| scenario | vs | throughput | CPU/delivery | p99 | RSS/conn | joins/s | rejoins/s |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  lines.push("", "## Ratios (switchboard ÷ baseline)", "", "| scenario | vs | throughput | CPU/delivery | p99 | RSS/conn | joins/s/node | rejoins/s |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const scenario of new Set(results.map((r) => r.scenario))) {
     const ours = results.find((r) => r.scenario === scenario && r.target === "switchboard");
     for (const base of results.filter((r) => r.scenario === scenario && r.target !== "switchboard")) {
       if (!ours) continue;
       lines.push(
-        `| ${scenario} | ${base.target} | ${ratio(ours.publish?.deliveriesPerSecond, base.publish?.deliveriesPerSecond)} | ${ratio(ours.serverCpuMicrosPerDelivery, base.serverCpuMicrosPerDelivery)} | ${ratio(ours.publish?.latencyMs.p99, base.publish?.latencyMs.p99)} | ${ratio(ours.rssKiBPerConnection, base.rssKiBPerConnection)} | ${ratio(ours.joinsPerSecond, base.joinsPerSecond)} | ${ratio(ours.rejoinsPerSecond, base.rejoinsPerSecond)} |`,
+        `| ${scenario} | ${base.target} | ${ratio(ours.publish?.deliveriesPerSecond, base.publish?.deliveriesPerSecond)} | ${ratio(ours.serverCpuMicrosPerDelivery, base.serverCpuMicrosPerDelivery)} | ${ratio(ours.publish?.latencyMs.p99, base.publish?.latencyMs.p99)} | ${ratio(ours.rssKiBPerConnection, base.rssKiBPerConnection)} | ${ratio(ours.joinsPerSecondPerNode, base.joinsPerSecondPerNode)} | ${ratio(ours.rejoinsPerSecond, base.rejoinsPerSecond)} |`,
       );
     }
   }
