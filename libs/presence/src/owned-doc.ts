@@ -1,7 +1,7 @@
 import * as encoding from "lib0/encoding";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
-import { ENTRIES_MAP, type Entry } from "./entry.ts";
+import { ENTRIES_MAP, entriesDoc, type Entry } from "./entry.ts";
 
 /** What a document contributes to the next message: a full state (replaces a replica) or an increment. */
 export interface DocChange {
@@ -117,7 +117,7 @@ export class OwnedDoc {
   private reset(generation: number): void {
     this.doc?.destroy();
     this.generation = generation;
-    this.doc = new Y.Doc();
+    this.doc = entriesDoc();
     this.map = this.doc.getMap<Entry>(ENTRIES_MAP);
     this.doc.transact(() => {
       for (const [memberId, entry] of this.live) this.map.set(memberId, entry);

@@ -1,7 +1,7 @@
 import * as decoding from "lib0/decoding";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
-import { ENTRIES_MAP, isEntry, type Entry } from "./entry.ts";
+import { ENTRIES_MAP, entriesDoc, isEntry, type Entry } from "./entry.ts";
 
 export interface MemberChange {
   before: Entry | undefined;
@@ -17,7 +17,7 @@ export type ApplyResult =
  * depended on one this node never received (Yjs parks it as pending): the owner must resync us.
  */
 export class ReplicaDoc {
-  private readonly doc = new Y.Doc();
+  private readonly doc = entriesDoc();
   private readonly map = this.doc.getMap<unknown>(ENTRIES_MAP);
   private collecting: MemberChange[] = [];
   /** Well-formed entries held; kept here because Y.Map's own size walks every key. */
