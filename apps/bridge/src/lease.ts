@@ -20,8 +20,12 @@ export const ACQUIRE_RETRY_MS = 200;
  */
 export const SAFETY_MARGIN_MS = 300;
 
-// Compare-and-act: only the holder may extend or drop the lease.
-const RENEW_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
+// Compare-and-act: only the holder may extend or drop the lease. A holder may also put back a
+// key that is gone (ARGV[3] = "1"): 1 renewed, 2 re-created, 0 another holder has it or it lapsed.
+const RENEW_SCRIPT = `local current = redis.call("GET", KEYS[1])
+if current == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
+if current == false and ARGV[3] == "1" then redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2]) return 2 end
+return 0`;
 const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;
 
 export interface LeaseOptions {
@@ -63,6 +67,13 @@ export interface LeaderLease {
  * A leader lease in Redis: `SET key holder NX PX ttl` to acquire, compare-and-PEXPIRE to renew.
  * Times are measured on this process's monotonic clock from the moment a command was sent, so
  * the local view of the lease always ends before Redis's.
+ *
+ * A Redis that restarts without persistence forgets the key. Nobody can have held it since, as
+ * long as no replica acquires within one TTL of losing its own connection: the old holder's
+ * lease ran at most that long past the outage. So a replica that lost its connection waits one
+ * TTL from the loss before acquiring, and within that window the holder puts the missing key back
+ * and carries on: backend messages keep flowing through a Redis restart instead of being dropped
+ * while the lease is re-contested.
  */
 export function createLeaderLease(options: LeaseOptions): LeaderLease {
   const ttlMs = options.ttlMs ?? LEASE_TTL_MS;
@@ -80,6 +91,10 @@ export function createLeaderLease(options: LeaseOptions): LeaderLease {
   let stopped = false;
   let stepping = false;
   let timer: NodeJS.Timeout | undefined;
+  /** When this replica's connection last dropped (monotonic); see the restart rule above. */
+  let connectionLostAt = Number.NEGATIVE_INFINITY;
+  let connected = redis.status === "ready";
+  const withinRestartWindow = (at: number) => at < connectionLostAt + ttlMs;
 
   const setHeld = (leader: boolean, why: string) => {
     if (held === leader) return;
@@ -102,11 +117,15 @@ export function createLeaderLease(options: LeaseOptions): LeaderLease {
       if (held) {
         // Even past its deadline the holder asks again: if the key still carries its token nobody
         // else can have held the lease meanwhile, so it simply carries on.
-        const renewed = await redis.eval(RENEW_SCRIPT, 1, key, holder, String(ttlMs));
-        if (renewed === 1 && held) {
+        const mayRecreate = sentAt < validUntil || withinRestartWindow(sentAt);
+        const renewed = await redis.eval(RENEW_SCRIPT, 1, key, holder, String(ttlMs), mayRecreate ? "1" : "0");
+        if ((renewed === 1 || renewed === 2) && held) {
+          if (renewed === 2) log.info("lease key was gone (Redis lost its data): put back, still forwarding");
           validUntil = sentAt + ttlMs - safetyMarginMs;
           events.emit("renewed");
         } else if (held) setHeld(false, "the lease expired or another holder has it");
+      } else if (withinRestartWindow(sentAt)) {
+        // A holder that lost Redis at the same moment may still be acting on its lease.
       } else {
         const acquired = await redis.set(key, holder, "PX", ttlMs, "NX");
         if (acquired === "OK" && !stopped) {
@@ -118,15 +137,28 @@ export function createLeaderLease(options: LeaseOptions): LeaderLease {
     } catch (error) {
       log[failing ? "debug" : "warn"]({ err: error instanceof Error ? error.message : error }, "lease command failed");
       failing = true;
-      if (held && performance.now() >= validUntil) setHeld(false, "renewals did not get through in time");
+      // Within the restart window the holder keeps its claim (it stopped acting at its deadline):
+      // the renewal that gets through decides, and may put a lost key back.
+      const now = performance.now();
+      if (held && now >= validUntil && !withinRestartWindow(now)) setHeld(false, "renewals did not get through in time");
     } finally {
       stepping = false;
-      // A holder past its deadline asks again at once: messages wait on the answer.
-      if (held && performance.now() >= validUntil) schedule(0);
+      // A holder past its deadline asks again at once (messages wait on the answer), unless Redis
+      // just refused: then at the standby pace, or an outage would spin on failing commands.
+      if (held && performance.now() >= validUntil) schedule(failing ? acquireRetryMs : 0);
       else schedule(held ? renewEveryMs : acquireRetryMs);
     }
   };
 
+  redis.on("close", () => {
+    if (connected) connectionLostAt = performance.now();
+    connected = false;
+  });
+  redis.on("ready", () => {
+    connected = true;
+    // Back after an outage: the holder confirms (or puts back) its lease at once.
+    if (held) schedule(0);
+  });
   schedule(0);
 
   const lease: LeaderLease = {
