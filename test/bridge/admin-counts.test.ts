@@ -32,7 +32,7 @@ function node(nodeId: string, alive: string[] = []) {
   const sent: Broadcast[] = [];
   const registry = new EventEmitter();
   const cluster: AdminCluster = {
-    broadcast: async (broadcast) => void sent.push(broadcast),
+    broadcast: async (broadcast) => (sent.push(broadcast), true),
     nodes: async () => alive.map((id) => ({ id, startedAt: 0, connections: 0, lastSeen: Date.now() })),
     on(event, listener) {
       registry.on(event, listener);

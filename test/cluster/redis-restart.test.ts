@@ -59,7 +59,7 @@ describe("Redis restarted under a running cluster", () => {
       while (streaming) {
         const n = seq++;
         sent.push(n);
-        publishes.push(a.cluster.broadcast({ topic, event: "tick", payload: n }));
+        publishes.push(a.cluster.broadcast({ topic, event: "tick", payload: n }).then(() => undefined));
         await sleep(5);
       }
     })();

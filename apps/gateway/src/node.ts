@@ -97,9 +97,20 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const fanout = {
     subscribe: (socketId: string, topic: string) => cluster.subscribe(socketId, topic),
     unsubscribe: (socketId: string, topic: string) => cluster.unsubscribe(socketId, topic),
-    broadcast: recordingBroadcast(history, cluster.broadcast.bind(cluster)),
+    // Handlers are not told whether other nodes were reached (a failed publish is counted and logged).
+    broadcast: recordingBroadcast(history, async (broadcast, options) => void (await cluster.broadcast(broadcast, options))),
     subscriptionsSettled: () => cluster.subscriptionsSettled(),
   };
+
+  // A Redis outage cuts this node off other nodes' broadcasts; once subscribed again, channels on
+  // recovery topics catch up from history on their own (their sockets stayed connected, so no
+  // rejoin with last_seen would ever do it).
+  cluster.on("subscriptions-lost", () => {
+    for (const { socket } of sockets.values()) socket.suspend();
+  });
+  cluster.on("resubscribed", () => {
+    for (const [id, { socket }] of sockets) socket.resume().catch((error: unknown) => log.error({ err: error, socket: id }, "catch-up after resubscribing failed"));
+  });
 
   // LongPoll is sticky-free: a request landing on another node than the session's owner is
   // relayed to the owner through Redis.

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { CloseCode } from "@switchboard/protocol";
 import type { Broadcast, Frame, Message, Payload, Ref, Serializer } from "@switchboard/protocol";
 import type { Channel, ChannelHandler, SocketInfo, TerminateReason } from "./handler.ts";
-import type { ChannelEvents, Fanout, HistoryReader, Meta, PresenceTracker } from "./ports.ts";
+import type { ChannelEvents, Fanout, HistoryReader, Meta, PresenceTracker, RecoveredMessage } from "./ports.ts";
 import { ReplyError } from "./reply-errors.ts";
 import type { Router } from "./router.ts";
 import { TokenBucket } from "./rate-limit.ts";
@@ -51,7 +51,12 @@ interface ChannelState {
   readonly joinRef: Ref;
   readonly handler: ChannelHandler;
   readonly channel: Channel;
+  readonly joinedAt: number;
   tracked: boolean;
+  /** The newest recorded broadcast this channel delivered: where a catch-up after an outage starts. */
+  lastHistoryId?: string;
+  /** Set while the node's subscriptions are lost: the catch-up starts after this id. */
+  resumeAfter?: string;
   /** Set while history is replayed: live broadcasts wait here so none overtakes or repeats a replayed one. */
   held?: HeldBroadcast[];
   /**
@@ -62,6 +67,12 @@ interface ChannelState {
 }
 
 const HEARTBEAT_TOPIC = "phoenix";
+/**
+ * Live broadcasts one channel holds while its node's subscriptions are down. Recorded broadcasts
+ * wait for Redis before they go out, so only unrecorded local ones gather here; past this the
+ * channel stops holding (and skips the catch-up) rather than grow without bound.
+ */
+const MAX_HELD_BROADCASTS = 10_000;
 
 /**
  * One client socket's channels: Phoenix's `Phoenix.Socket` `handle_in` clauses as cases of
@@ -79,6 +90,8 @@ export class ChannelSocket {
   private readonly pushBudget: TokenBucket;
   private readonly log: Logger;
   private closed = false;
+  /** The node's subscriptions are lost: channels joined meanwhile hold live broadcasts too. */
+  private suspended = false;
 
   constructor(
     private readonly wire: Wire,
@@ -122,10 +135,21 @@ export class ChannelSocket {
   intercept(broadcast: Broadcast, historyId?: string): boolean {
     const state = this.channels.get(broadcast.topic);
     if (state?.held) {
-      state.held.push({ broadcast, historyId });
-      return true;
+      if (state.held.length < MAX_HELD_BROADCASTS) {
+        state.held.push({ broadcast, historyId });
+        return true;
+      }
+      this.log.warn({ topic: state.topic, held: state.held.length }, "too many broadcasts held during an outage: delivering them, no catch-up");
+      state.resumeAfter = undefined;
+      this.releaseHeld(state);
     }
     if (state?.replayedUpTo !== undefined && historyId !== undefined && !this.options.history!.isAfter(historyId, state.replayedUpTo)) return true;
+    if (state && historyId !== undefined) {
+      // The same recorded broadcast twice in a row: a publish Redis ran but whose answer was
+      // lost in a restart, retried by its publisher.
+      if (historyId === state.lastHistoryId) return true;
+      state.lastHistoryId = historyId;
+    }
     const handler = state?.handler;
     if (!state || !handler?.handleOut || !handler.intercept?.includes(broadcast.event)) return false;
     try {
@@ -152,6 +176,50 @@ export class ChannelSocket {
       default:
         this.queues.run(message.topic, () => this.handleIn(message));
     }
+  }
+
+  /**
+   * The node lost its subscriptions (Redis went away): broadcasts from other nodes stop arriving.
+   * Channels on recorded topics note where they are and hold live broadcasts until `resume`.
+   */
+  suspend(): void {
+    if (this.closed || this.suspended) return;
+    this.suspended = true;
+    for (const state of this.channels.values()) this.holdForCatchUp(state);
+  }
+
+  /**
+   * The node is subscribed again: each held channel replays from history what was recorded after
+   * its resume point and never reached it, then releases its live broadcasts (those the replay
+   * carried are dropped), so the client sees every broadcast once and in order.
+   */
+  async resume(): Promise<void> {
+    if (this.closed || !this.suspended) return;
+    this.suspended = false;
+    const history = this.options.history;
+    if (!history) return;
+    await Promise.all(
+      [...this.channels.values()].map(async (state) => {
+        const after = state.resumeAfter;
+        if (after === undefined) return;
+        state.resumeAfter = undefined;
+        const missed = await history.after(state.topic, after).catch((error: unknown) => {
+          this.log.warn({ err: error, topic: state.topic }, "history unavailable, broadcasts of the outage not caught up");
+          return [];
+        });
+        if (this.channels.get(state.topic) !== state || this.closed) return;
+        if (missed.length > 0) this.log.info({ topic: state.topic, missed: missed.length }, "caught up after resubscribing");
+        this.replay(state, missed);
+        this.releaseHeld(state);
+      }),
+    );
+  }
+
+  private holdForCatchUp(state: ChannelState): void {
+    const history = this.options.history;
+    if (!history?.records(state.topic) || state.resumeAfter !== undefined) return;
+    state.resumeAfter = state.lastHistoryId ?? history.idBefore(state.joinedAt);
+    state.held ??= [];
   }
 
   private async join(message: Message): Promise<void> {
@@ -198,6 +266,7 @@ export class ChannelSocket {
     const lastSeen = this.lastSeenOf(topic, payload);
     if (lastSeen === undefined) this.reply(joinRef, ref, topic, "ok", result.ok);
     else if (!(await this.recover(state, lastSeen, ref, result.ok))) return;
+    if (this.suspended) this.holdForCatchUp(state);
     closePrevious();
     this.options.events?.joined?.(topic, this.wire.id);
     if (handler.afterJoin) {
@@ -230,17 +299,27 @@ export class ChannelSocket {
     });
     if (this.channels.get(topic) !== state) return false;
     this.reply(joinRef, ref, topic, "ok", isObjectPayload(response) ? { ...response, recovered: recovery.recovered } : response);
-    if (recovery.recovered) {
-      for (const message of recovery.messages) this.push(null, message.id, topic, message.event, message.payload);
-      state.replayedUpTo = recovery.messages.at(-1)?.id;
-    }
-    const held = state.held;
+    if (recovery.recovered) this.replay(state, recovery.messages);
+    this.releaseHeld(state);
+    return true;
+  }
+
+  private replay(state: ChannelState, messages: readonly RecoveredMessage[]): void {
+    for (const message of messages) this.push(null, message.id, state.topic, message.event, message.payload);
+    const last = messages.at(-1)?.id;
+    if (last === undefined) return;
+    state.replayedUpTo = last;
+    state.lastHistoryId = last;
+  }
+
+  /** Live broadcasts held during a replay go out now, minus those the replay already carried. */
+  private releaseHeld(state: ChannelState): void {
+    const held = state.held ?? [];
     state.held = undefined;
     for (const { broadcast, historyId } of held) {
       if (this.intercept(broadcast, historyId)) continue;
       this.wire.write(historyId === undefined ? this.wire.serializer.encodeBroadcast(broadcast) : this.wire.serializer.encodePush({ joinRef: null, ref: historyId, ...broadcast }));
     }
-    return true;
   }
 
   private leave(message: Message): void {
@@ -326,6 +405,7 @@ export class ChannelSocket {
       topic,
       joinRef,
       handler,
+      joinedAt: Date.now(),
       tracked: false,
       channel: {
         topic,

@@ -27,8 +27,12 @@ export interface RecoveredMessage {
 export interface HistoryReader {
   records(topic: string): boolean;
   since(topic: string, lastSeen: string): Promise<{ recovered: true; messages: readonly RecoveredMessage[] } | { recovered: false }>;
+  /** Entries after `id` whether or not `id` is still held (catch-up after an outage). */
+  after(topic: string, id: string): Promise<readonly RecoveredMessage[]>;
   /** History order: whether `id` was written after `than`. */
   isAfter(id: string, than: string): boolean;
+  /** A bound for `after` that takes in everything written from `timeMs` on. */
+  idBefore(timeMs: number): string;
 }
 
 export type Meta = Record<string, unknown>;

@@ -73,6 +73,8 @@ export interface BroadcastOptions {
   historyId?: string;
 }
 
+export type ClusterEvent = "node-down" | "subscriptions-lost" | "resubscribed";
+
 export interface Cluster {
   readonly stats: ClusterStats;
   /** False while Redis (commands or subscriptions) is unreachable. */
@@ -91,10 +93,10 @@ export interface Cluster {
   subscriptionsSettled(): Promise<void>;
   /**
    * Every member of the topic on every node, once. Local members get it first, synchronously;
-   * then the publish to other nodes. Resolves when that publish is done; a failed publish (Redis
-   * down) is counted in `stats.publishErrors` and logged, never rejected.
+   * then the publish to other nodes. Resolves when that publish is done: true when Redis took it,
+   * false when it failed (Redis down; counted in `stats.publishErrors` and logged), never rejected.
    */
-  broadcast(broadcast: Broadcast, options?: BroadcastOptions): Promise<void>;
+  broadcast(broadcast: Broadcast, options?: BroadcastOptions): Promise<boolean>;
   /** This node's members only, no Redis (presence diffs are computed per node). */
   localBroadcast(broadcast: Broadcast, options?: BroadcastOptions): void;
   /**
@@ -111,6 +113,17 @@ export interface Cluster {
   nodes(): Promise<NodeInfo[]>;
   /** A node left the registry (closed, or missed its TTL). Emitted on every node that saw it. */
   on(event: "node-down", listener: (nodeId: string) => void): this;
-  off(event: "node-down", listener: (nodeId: string) => void): this;
+  /**
+   * The subscription connection dropped: other nodes' broadcasts do not reach this node until
+   * "resubscribed". Emitted once per outage.
+   */
+  on(event: "subscriptions-lost", listener: () => void): this;
+  /**
+   * After "subscriptions-lost": every topic is subscribed again and Redis has confirmed it
+   * (as `subscriptionsSettled`). What was published meanwhile never arrived; recorded topics
+   * can be caught up from history.
+   */
+  on(event: "resubscribed", listener: () => void): this;
+  off(event: ClusterEvent, listener: (nodeId: string) => void): this;
   close(): Promise<void>;
 }

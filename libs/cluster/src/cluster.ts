@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Broadcast, Message, Reply } from "@switchboard/protocol";
-import type { BroadcastOptions, Cluster, ClusterOptions, ClusterStats, Member, NodeInfo } from "./api.ts";
+import type { BroadcastOptions, Cluster, ClusterEvent, ClusterOptions, ClusterStats, Member, NodeInfo } from "./api.ts";
 import {
   createAdapter,
   deliverLocally,
@@ -46,6 +46,8 @@ class ClusterNode implements Cluster {
   private readonly registry: NodeRegistry;
   /** One error log per outage; every failure still counts. */
   private outageLogged = false;
+  /** Between the subscription connection dropping and every topic being subscribed again. */
+  private subscriptionsLost = false;
   private closed = false;
   private readonly endOutage = (): void => {
     this.outageLogged = false;
@@ -60,6 +62,11 @@ class ClusterNode implements Cluster {
     this.subscriber = options.redis.duplicate();
     this.subscriber.on("error", (error: Error) => this.logger.debug({ err: error }, "cluster subscription connection error"));
     this.subscriber.on("ready", () => this.resubscribe());
+    this.subscriber.on("close", () => {
+      if (this.subscriptionsLost || this.closed) return;
+      this.subscriptionsLost = true;
+      this.events.emit("subscriptions-lost");
+    });
     this.subscriber.on("smessageBuffer", () => this.stats.received++);
     this.redis.on("ready", this.endOutage);
 
@@ -123,12 +130,12 @@ class ClusterNode implements Cluster {
     await this.subscriber.ping().catch(() => undefined);
   }
 
-  async broadcast(broadcast: Broadcast, options?: BroadcastOptions): Promise<void> {
+  async broadcast(broadcast: Broadcast, options?: BroadcastOptions): Promise<boolean> {
     const packet = packetOf({ kind: "broadcast", broadcast, historyId: options?.historyId });
     const room = topicRoom(broadcast.topic);
     const exceptRoom = exceptRoomOf(options);
     deliverLocally(this.adapter, packet, roomOptions(room, exceptRoom));
-    await this.publish(packet, room, exceptRoom, broadcast.topic);
+    return (await this.publish(packet, room, exceptRoom, broadcast.topic)) !== undefined;
   }
 
   localBroadcast(broadcast: Broadcast, options?: BroadcastOptions): void {
@@ -163,12 +170,14 @@ class ClusterNode implements Cluster {
     return this.registry.list();
   }
 
-  on(event: "node-down", listener: (nodeId: string) => void): this {
+  on(event: "node-down", listener: (nodeId: string) => void): this;
+  on(event: "subscriptions-lost" | "resubscribed", listener: () => void): this;
+  on(event: ClusterEvent, listener: (nodeId: string) => void): this {
     this.events.on(event, listener);
     return this;
   }
 
-  off(event: "node-down", listener: (nodeId: string) => void): this {
+  off(event: ClusterEvent, listener: (nodeId: string) => void): this {
     this.events.off(event, listener);
     return this;
   }
@@ -193,15 +202,15 @@ class ClusterNode implements Cluster {
       return true;
     }
     const receivers = await this.publish(packet, memberRoom(memberId), undefined, topic);
-    return receivers > 0;
+    return receivers !== undefined && receivers > 0;
   }
 
-  /** Resolves with the number of subscriptions Redis delivered to; 0 when the publish failed. */
-  private async publish(packet: AdapterPacket, room: string, exceptRoom: string | undefined, topic: string): Promise<number> {
-    if (this.closed) return 0;
+  /** Resolves with the number of subscriptions Redis delivered to; undefined when the publish failed. */
+  private async publish(packet: AdapterPacket, room: string, exceptRoom: string | undefined, topic: string): Promise<number | undefined> {
+    if (this.closed) return undefined;
     if (this.redis.status !== "ready") {
       this.publishFailed(new Error(`Redis connection is ${this.redis.status}`), topic);
-      return 0;
+      return undefined;
     }
     try {
       const receivers = await publishToRoom(this.adapter, this.redis, packet, room, exceptRoom);
@@ -209,7 +218,7 @@ class ClusterNode implements Cluster {
       return receivers;
     } catch (error) {
       this.publishFailed(error, topic);
-      return 0;
+      return undefined;
     }
   }
 
@@ -230,6 +239,12 @@ class ClusterNode implements Cluster {
   private resubscribe(): void {
     if (this.closed) return;
     for (const channel of subscribedChannels(this.adapter)) void this.guardedSubscriber.ssubscribe(channel);
+    if (!this.subscriptionsLost) return;
+    void this.subscriptionsSettled().then(() => {
+      if (this.closed || !this.subscriptionsLost || this.subscriber.status !== "ready") return;
+      this.subscriptionsLost = false;
+      this.events.emit("resubscribed");
+    });
   }
 
   private answerServerSideEmit(args: unknown[]): void {

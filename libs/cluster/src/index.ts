@@ -1,2 +1,2 @@
-export type { BroadcastOptions, Cluster, ClusterOptions, ClusterStats, Member, NodeInfo } from "./api.ts";
+export type { BroadcastOptions, Cluster, ClusterEvent, ClusterOptions, ClusterStats, Member, NodeInfo } from "./api.ts";
 export { createCluster } from "./cluster.ts";

@@ -19,3 +19,11 @@ export function isAfterHistoryId(id: string, than: string): boolean {
 export function historyIdTime(id: string): number {
   return Number(id.slice(0, id.indexOf("-")));
 }
+
+/**
+ * An id below every entry written at or after `timeMs`, as an exclusive lower bound ("after
+ * this"): the sequence part is the largest a valid id carries.
+ */
+export function historyIdBefore(timeMs: number): string {
+  return `${timeMs - 1}-9999999999999999`;
+}

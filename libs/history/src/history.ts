@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { historyIdTime, isAfterHistoryId, isHistoryId } from "./history-id.ts";
+import { historyIdBefore, historyIdTime, isAfterHistoryId, isHistoryId } from "./history-id.ts";
 
 /** One recorded broadcast. Only JSON payloads are recorded: a binary frame has no slot for the id. */
 export interface HistoryEntry {
@@ -33,13 +33,32 @@ export interface History {
    * binary, or Redis refused (logged; the broadcast still goes out, without an id).
    */
   record(topic: string, event: string, payload: unknown): Promise<string | undefined>;
+  /**
+   * Appends one JSON payload unconditionally; rejects when Redis did not take it. A caller that
+   * retries passes a `messageKey` unique to the message and, before appending again, asks
+   * `findAppended` whether the failed attempt was in fact written (Redis ran it, the answer was lost).
+   */
+  append(topic: string, event: string, payload: unknown, messageKey?: string): Promise<string>;
+  /** The id of a recent entry appended with `messageKey`, if one of the last few carries it. */
+  findAppended(topic: string, messageKey: string): Promise<string | undefined>;
   /** Entries after `lastSeen`, oldest first, when `lastSeen` itself is still held (so nothing between was trimmed). */
   since(topic: string, lastSeen: string): Promise<Recovery>;
+  /**
+   * Entries after `id`, oldest first, whether or not `id` itself is still held: catching up a
+   * channel that stayed joined while broadcasts could not reach its node (a Redis restart wipes
+   * the stream, and what was recorded since then is all after `id`).
+   */
+  after(topic: string, id: string): Promise<readonly HistoryEntry[]>;
   isAfter(id: string, than: string): boolean;
+  /** A bound for `after` that takes in everything written from `timeMs` on. */
+  idBefore(timeMs: number): string;
 }
 
 const EVENT_FIELD = "e";
 const PAYLOAD_FIELD = "p";
+const MESSAGE_KEY_FIELD = "k";
+/** How far back `findAppended` looks: a retry follows its failed attempt, one publisher per topic. */
+const FIND_APPENDED_LOOKBACK = 16;
 
 /**
  * Per-topic history in Redis Streams (`<prefix>history:<topic>`), for missed-message recovery
@@ -52,12 +71,12 @@ export function createHistory(options: HistoryOptions): History {
   const ttlMs = ttlSeconds * 1000;
   const records = (topic: string) => patterns.some((pattern) => (pattern.endsWith("*") ? topic.startsWith(pattern.slice(0, -1)) : pattern === topic));
 
-  const append = async (topic: string, event: string, payload: unknown): Promise<string> => {
+  const append = async (topic: string, event: string, payload: unknown, messageKey?: string): Promise<string> => {
     const key = keyOf(topic);
     const oldestKept = Date.now() - ttlMs;
     const results = await redis
       .multi()
-      .xadd(key, "MAXLEN", "~", maxLength, "*", EVENT_FIELD, event, PAYLOAD_FIELD, JSON.stringify(payload))
+      .xadd(key, "MAXLEN", "~", maxLength, "*", EVENT_FIELD, event, PAYLOAD_FIELD, JSON.stringify(payload), ...(messageKey === undefined ? [] : [MESSAGE_KEY_FIELD, messageKey]))
       .xtrim(key, "MINID", "~", oldestKept)
       .pexpire(key, ttlMs)
       .exec();
@@ -69,7 +88,14 @@ export function createHistory(options: HistoryOptions): History {
 
   return {
     records,
+    append,
+
+    async findAppended(topic, messageKey) {
+      const recent = (await redis.xrevrange(keyOf(topic), "+", "-", "COUNT", FIND_APPENDED_LOOKBACK)) as Array<[string, string[]]>;
+      return recent.find(([, fields]) => fields.some((value, index) => index % 2 === 1 && fields[index - 1] === MESSAGE_KEY_FIELD && value === messageKey))?.[0];
+    },
     isAfter: isAfterHistoryId,
+    idBefore: historyIdBefore,
 
     async record(topic, event, payload) {
       if (!records(topic) || payload instanceof Uint8Array) return undefined;
@@ -79,6 +105,11 @@ export function createHistory(options: HistoryOptions): History {
         logger.warn({ err: error, topic, event }, "history append failed, broadcast goes out without an id");
         return undefined;
       }
+    },
+
+    async after(topic, id) {
+      const entries = (await redis.xrange(keyOf(topic), `(${id}`, "+", "COUNT", maxLength * 2)) as Array<[string, string[]]>;
+      return entries.map(entryOf);
     },
 
     async since(topic, lastSeen) {

@@ -1,6 +1,6 @@
 export { createHistory } from "./history.ts";
 export type { History, HistoryEntry, HistoryOptions, Recovery } from "./history.ts";
-export { historyIdTime, isAfterHistoryId, isHistoryId } from "./history-id.ts";
+export { historyIdBefore, historyIdTime, isAfterHistoryId, isHistoryId } from "./history-id.ts";
 export { trackLastSeen } from "./client.ts";
 export type { LastSeenTracker, MessageHook } from "./client.ts";
 export { recordingBroadcast } from "./recording-broadcast.ts";

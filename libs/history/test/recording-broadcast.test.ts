@@ -11,7 +11,11 @@ function controlledHistory() {
     records: (topic) => topic.startsWith("kept:"),
     record: () => new Promise((resolve) => pending.push(resolve)),
     since: () => Promise.resolve({ recovered: false }),
+    after: () => Promise.resolve([]),
+    append: () => Promise.resolve("0-0"),
+    findAppended: () => Promise.resolve(undefined),
     isAfter: () => true,
+    idBefore: () => "0-0",
   };
   return { history, pending };
 }
