@@ -9,15 +9,20 @@ export { waitForPort };
 export interface RedisProcess {
   url: string;
   port: number;
-  /** SIGKILL-free restart on the same port: the data set is empty afterwards. */
+  /** SIGKILL-free restart on the same port: the data set is empty afterwards, unless `appendOnly`. */
   restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
   kill(): void;
   start(): Promise<void>;
 }
 
-/** Starts a private, persistence-free `redis-server` on 127.0.0.1 for one suite. */
-export async function startRedis(): Promise<RedisProcess> {
+export interface RedisOptions {
+  /** AOF persistence, as production runs it: a restart (SIGTERM) keeps every write it acknowledged. */
+  appendOnly?: boolean;
+}
+
+/** Starts a private `redis-server` on 127.0.0.1 for one suite, persistence-free unless asked. */
+export async function startRedis(options: RedisOptions = {}): Promise<RedisProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "switchboard-redis-"));
   let child: ChildProcess | undefined;
@@ -25,7 +30,7 @@ export async function startRedis(): Promise<RedisProcess> {
   const start = async () => {
     child = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", options.appendOnly ? "yes" : "no", "--dir", dir],
       { stdio: "ignore" },
     );
     await waitForPort(port, 5_000);

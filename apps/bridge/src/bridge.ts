@@ -2,10 +2,11 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { createCluster } from "@switchboard/cluster";
 import type { Config } from "@switchboard/config";
-import { createHistory, recordingBroadcast } from "@switchboard/history";
+import { createHistory } from "@switchboard/history";
 import { REPLY_PREFIX, TO_PREFIX } from "./channel-name.ts";
 import { startHealthServer } from "./health.ts";
 import { createIngest, type IngestStats } from "./ingest.ts";
+import { createForwarder } from "./forwarder.ts";
 import { createLeaderLease, type LeaseOptions } from "./lease.ts";
 import { connectRedis, watchConnection } from "./redis.ts";
 import { startSystemClock } from "./system-clock.ts";
@@ -64,8 +65,8 @@ export async function startBridge(config: BridgeConfig, logger: Logger, options:
     ttlSeconds: config.historyTtlSeconds,
     logger: log,
   });
-  const broadcast = recordingBroadcast(history, cluster.broadcast.bind(cluster));
-  const ingest = createIngest({ cluster: { broadcast, reply: cluster.reply.bind(cluster) }, lease, logger: log });
+  const forwarder = createForwarder({ history, holder: `${config.nodeId}:${randomUUID()}`, cluster, redis, logger: log });
+  const ingest = createIngest({ cluster: { broadcast: forwarder.forward, reply: cluster.reply.bind(cluster) }, lease, logger: log });
   const clock = startSystemClock({
     cluster,
     isLeader,
@@ -85,7 +86,7 @@ export async function startBridge(config: BridgeConfig, logger: Logger, options:
   const health = await startHealthServer({
     host: config.host,
     port: config.port,
-    status: () => ({ node: config.nodeId, leader: lease.isLeader(), ...ingest.stats }),
+    status: () => ({ node: config.nodeId, leader: lease.isLeader(), ...ingest.stats, waitedForRedis: forwarder.stats.retried, droppedRedisDown: forwarder.stats.dropped }),
     ready: () => [redis, leaseRedis, subscriber].every((connection) => connection.status === "ready"),
   });
   log.info({ url: health.url }, "bridge running");

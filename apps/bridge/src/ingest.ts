@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import type { Cluster } from "@switchboard/cluster";
+import type { Broadcast } from "@switchboard/protocol";
 import { parseBackendReply } from "./backend-reply.ts";
 import { parseChannelName, REPLY_PREFIX, TO_PREFIX } from "./channel-name.ts";
 import type { LeaderLease } from "./lease.ts";
@@ -29,7 +30,8 @@ export interface IngestStats {
 }
 
 export interface IngestOptions {
-  cluster: Pick<Cluster, "broadcast" | "reply">;
+  /** `broadcast` is the bridge's forwarder: it settles once the message went out (or was given up). */
+  cluster: Pick<Cluster, "reply"> & { broadcast(broadcast: Broadcast): Promise<void> };
   /**
    * Only the lease holder forwards, so each message reaches the cluster once: a message counts
    * as the holder's when it was read before a deadline the lease has confirmed, even if the
