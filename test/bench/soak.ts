@@ -47,7 +47,8 @@ interface SoakClient {
   recoveredFalse: number;
 }
 
-const redis = await startRedis();
+// Production Redis keeps history across a restart (AOF); without it, entries written just before the restart are gone.
+const redis = await startRedis({ appendOnly: true });
 const env = { RECOVERY_PATTERNS: `${TOPIC_PREFIX}*`, HISTORY_MAX_LENGTH: "10000", HISTORY_TTL_SECONDS: "600", IDLE_TIMEOUT_MS: "90000", LOG_LEVEL: "error" };
 const nodes = await startGateways(NODES, { redisUrl: redis.url, env, nodeId: "soak" });
 const bridge = await startBridge({ redisUrl: redis.url, env });
