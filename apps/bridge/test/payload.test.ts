@@ -1,11 +1,20 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { isRawJson, payloadValue } from "@switchboard/protocol";
 import { classifyPayload } from "../src/payload.ts";
 
 test("JSON objects and arrays become JSON payloads", () => {
-  assert.deepEqual(classifyPayload(Buffer.from('{"a":1,"b":[true,null]}')), { a: 1, b: [true, null] });
-  assert.deepEqual(classifyPayload(Buffer.from("[1,2]")), [1, 2]);
-  assert.deepEqual(classifyPayload(Buffer.from('{"text":"héllo ✓"}')), { text: "héllo ✓" });
+  assert.deepEqual(payloadValue(classifyPayload(Buffer.from('{"a":1,"b":[true,null]}'))), { a: 1, b: [true, null] });
+  assert.deepEqual(payloadValue(classifyPayload(Buffer.from("[1,2]"))), [1, 2]);
+  assert.deepEqual(payloadValue(classifyPayload(Buffer.from('{"text":"héllo ✓"}'))), { text: "héllo ✓" });
+});
+
+test("a JSON payload keeps the text it was published as, whitespace and all", () => {
+  const text = '{ "a" : 1.50,\n "b": "héllo ✓" }';
+  const payload = classifyPayload(Buffer.from(text));
+  assert.ok(isRawJson(payload));
+  assert.equal(payload.text, text);
+  assert.deepEqual(payload.bytes, Buffer.from(text));
 });
 
 test("everything else is binary, byte for byte", () => {

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { CloseCode } from "@switchboard/protocol";
+import { CloseCode, payloadValue } from "@switchboard/protocol";
 import type { Broadcast, Frame, Message, Payload, Ref, Serializer } from "@switchboard/protocol";
 import type { Channel, ChannelHandler, SocketInfo, TerminateReason } from "./handler.ts";
 import type { ChannelEvents, Fanout, HistoryReader, Meta, PresenceTracker, RecoveredMessage } from "./ports.ts";
@@ -153,7 +153,7 @@ export class ChannelSocket {
     const handler = state?.handler;
     if (!state || !handler?.handleOut || !handler.intercept?.includes(broadcast.event)) return false;
     try {
-      const payload = handler.handleOut(broadcast.event, broadcast.payload, state.channel);
+      const payload = handler.handleOut(broadcast.event, payloadValue(broadcast.payload), state.channel);
       if (payload !== null) state.channel.push(broadcast.event, payload);
     } catch (error) {
       this.crash(state, error);

@@ -1,4 +1,4 @@
-import type { Broadcast, Message, Payload, Reply } from "@switchboard/protocol";
+import { isRawJson, payloadValue, trustedRawJson, type Broadcast, type Message, type Payload, type Reply } from "@switchboard/protocol";
 
 /**
  * What travels inside the adapter's packet between nodes: Phoenix values, never encoded frames,
@@ -7,6 +7,7 @@ import type { Broadcast, Message, Payload, Reply } from "@switchboard/protocol";
  * Tuples keep the Redis messages small (the adapter JSON- or msgpack-encodes them as they are):
  *   ["b", topic, event, payload]                  broadcast to a topic
  *   ["b", topic, event, payload, historyId]       broadcast recorded in the topic's history
+ *   ["j", topic, event, jsonBytes(, historyId)]   broadcast of a RawJson payload, as its UTF-8 bytes
  *   ["p", joinRef, ref, topic, event, payload]    push to one member
  *   ["r", joinRef, ref, topic, status, response]  phx_reply to one member
  */
@@ -28,17 +29,19 @@ export function packetOf(envelope: Envelope): AdapterPacket {
   switch (envelope.kind) {
     case "broadcast": {
       const { topic, event, payload } = envelope.broadcast;
-      const data = ["b", topic, event, payload];
+      // As bytes the text is copied into the adapter's message and sliced out of it again, never
+      // escaped as a JSON string nor parsed.
+      const data = isRawJson(payload) ? ["j", topic, event, payload.bytes] : ["b", topic, event, payload];
       if (envelope.historyId !== undefined) data.push(envelope.historyId);
       return { type: EVENT_PACKET, data };
     }
     case "push": {
       const { joinRef, ref, topic, event, payload } = envelope.message;
-      return { type: EVENT_PACKET, data: ["p", joinRef, ref, topic, event, payload] };
+      return { type: EVENT_PACKET, data: ["p", joinRef, ref, topic, event, payloadValue(payload)] };
     }
     case "reply": {
       const { joinRef, ref, topic, status, response } = envelope.reply;
-      return { type: EVENT_PACKET, data: ["r", joinRef, ref, topic, status, response] };
+      return { type: EVENT_PACKET, data: ["r", joinRef, ref, topic, status, payloadValue(response)] };
     }
   }
 }
@@ -49,11 +52,13 @@ export function envelopeOf(packet: unknown): Envelope | undefined {
   const data: unknown = (packet as { data?: unknown }).data;
   if (!Array.isArray(data)) return undefined;
   const [kind] = data;
-  if (kind === "b" && data.length === 4 && isName(data[1]) && isName(data[2])) {
-    return { kind: "broadcast", broadcast: { topic: data[1], event: data[2], payload: normalisePayload(data[3]) } };
-  }
-  if (kind === "b" && data.length === 5 && isName(data[1]) && isName(data[2]) && isName(data[4])) {
-    return { kind: "broadcast", broadcast: { topic: data[1], event: data[2], payload: normalisePayload(data[3]) }, historyId: data[4] };
+  if ((kind === "b" || kind === "j") && (data.length === 4 || data.length === 5) && isName(data[1]) && isName(data[2])) {
+    const historyId: unknown = data[4];
+    if (historyId !== undefined && !isName(historyId)) return undefined;
+    const payload = kind === "b" ? normalisePayload(data[3]) : rawJsonOf(data[3]);
+    if (kind === "j" && payload === undefined) return undefined;
+    const broadcast: Broadcast = { topic: data[1], event: data[2], payload };
+    return historyId === undefined ? { kind: "broadcast", broadcast } : { kind: "broadcast", broadcast, historyId };
   }
   if (data.length !== 6 || !isRef(data[1]) || !isRef(data[2]) || !isName(data[3])) return undefined;
   const [, joinRef, ref, topic, fifth, sixth] = data;
@@ -72,6 +77,13 @@ function isName(value: unknown): value is string {
 
 function isRef(value: unknown): value is string | null {
   return value === null || typeof value === "string";
+}
+
+/** The bytes of a "j" broadcast, checked as JSON by the node that published them. */
+function rawJsonOf(bytes: unknown): Payload | undefined {
+  const normalised = normalisePayload(bytes);
+  if (!(normalised instanceof Uint8Array)) return undefined;
+  return trustedRawJson(Buffer.isBuffer(normalised) ? normalised : Buffer.from(normalised.buffer, normalised.byteOffset, normalised.byteLength));
 }
 
 /**

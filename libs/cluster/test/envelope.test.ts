@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+// The msgpack codec the pinned redis-adapter encodes messages with.
+import { decode, encode } from "notepack.io";
+import { isRawJson, parseRawJson } from "@switchboard/protocol";
 import { envelopeOf, packetOf, type Envelope } from "../src/envelope.ts";
 import { mergeTopicCounts } from "../src/topics.ts";
 
@@ -14,6 +17,26 @@ describe("envelopes between nodes", () => {
     for (const envelope of envelopes) {
       assert.deepEqual(envelopeOf(JSON.parse(JSON.stringify(packetOf(envelope)))), envelope);
     }
+  });
+
+  it("carry a RawJson payload as its bytes through msgpack, text unchanged, history id kept", () => {
+    const text = '{ "a" : [1, "é"] }';
+    const payload = parseRawJson(Buffer.from(text))!;
+    for (const historyId of [undefined, "1-0"]) {
+      const packet = packetOf({ kind: "broadcast", broadcast: { topic: "t", event: "e", payload }, historyId });
+      assert.ok(Buffer.isBuffer(packet.data[3]), "the payload slot holds bytes, so the adapter uses msgpack");
+      const decoded = envelopeOf(decode(encode(packet)));
+      assert.ok(decoded?.kind === "broadcast");
+      assert.equal(decoded.historyId, historyId);
+      assert.ok(isRawJson(decoded.broadcast.payload));
+      assert.equal(decoded.broadcast.payload.text, text);
+    }
+  });
+
+  it("send pushes and replies with a RawJson payload as its value", () => {
+    const payload = parseRawJson(Buffer.from('{"ok":true}'))!;
+    const decoded = envelopeOf(JSON.parse(JSON.stringify(packetOf({ kind: "push", message: { joinRef: "1", ref: null, topic: "t", event: "e", payload } }))));
+    assert.deepEqual(decoded, { kind: "push", message: { joinRef: "1", ref: null, topic: "t", event: "e", payload: { ok: true } } });
   });
 
   it("turn msgpack's ArrayBuffer bytes back into a Uint8Array", () => {
@@ -35,6 +58,8 @@ describe("envelopes between nodes", () => {
       { data: ["p", 1, null, "t", "e", {}] },
       { data: ["r", null, null, "t", "maybe", {}] },
       { data: ["p", null, null, "t", "e"] },
+      { data: ["j", "t", "e", "not bytes"] },
+      { data: ["j", "t", "e", Buffer.from("[1]"), 5] },
     ]) {
       assert.equal(envelopeOf(packet), undefined, JSON.stringify(packet));
     }

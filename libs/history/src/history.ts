@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { payloadJson } from "@switchboard/protocol";
 import { historyIdBefore, historyIdTime, isAfterHistoryId, isHistoryId } from "./history-id.ts";
 
 /** One recorded broadcast. Only JSON payloads are recorded: a binary frame has no slot for the id. */
@@ -76,7 +77,7 @@ export function createHistory(options: HistoryOptions): History {
     const oldestKept = Date.now() - ttlMs;
     const results = await redis
       .multi()
-      .xadd(key, "MAXLEN", "~", maxLength, "*", EVENT_FIELD, event, PAYLOAD_FIELD, JSON.stringify(payload), ...(messageKey === undefined ? [] : [MESSAGE_KEY_FIELD, messageKey]))
+      .xadd(key, "MAXLEN", "~", maxLength, "*", EVENT_FIELD, event, PAYLOAD_FIELD, payloadJson(payload), ...(messageKey === undefined ? [] : [MESSAGE_KEY_FIELD, messageKey]))
       .xtrim(key, "MINID", "~", oldestKept)
       .pexpire(key, ttlMs)
       .exec();

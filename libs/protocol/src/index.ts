@@ -7,3 +7,6 @@ export { DEFAULT_VSN, serializerForVsn } from "./vsn.ts";
 export { MAX_BINARY_FIELD_BYTES } from "./v2-binary.ts";
 export { decodeServerFrame, encodeClientFrame } from "./client-codec.ts";
 export type { FrameEncoding, ServerFrame, ServerFrameResult } from "./client-codec.ts";
+export { isRawJson, parseRawJson, payloadValue, trustedRawJson } from "./raw-json.ts";
+export type { RawJson } from "./raw-json.ts";
+export { payloadJson } from "./json-text.ts";

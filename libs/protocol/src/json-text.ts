@@ -1,4 +1,5 @@
 import { isBinaryPayload, type Payload, type Ref } from "./message.ts";
+import { isRawJson } from "./raw-json.ts";
 
 /**
  * JSON pieces the text encoders concatenate. Frames are built by string concatenation around a
@@ -11,9 +12,10 @@ export function refJson(ref: Ref): string {
 /**
  * A payload as JSON text. Bytes travel as `{"binary":"<base64>"}` where a frame cannot carry
  * them raw (V1, LongPoll, strings too long for a binary frame). An undefined payload is `null`,
- * as `JSON.stringify` writes it inside an array.
+ * as `JSON.stringify` writes it inside an array. A RawJson payload is its text, unchanged.
  */
 export function payloadJson(payload: Payload): string {
+  if (isRawJson(payload)) return payload.text;
   if (isBinaryPayload(payload)) return `{"binary":"${Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("base64")}"}`;
   return JSON.stringify(payload) ?? "null";
 }
