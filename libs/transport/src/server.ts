@@ -63,6 +63,8 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
     pingInterval: heartbeat.intervalMs,
     pingTimeout: heartbeat.timeoutMs,
     allowUpgrades: true,
+    // Also what lets the WebSocket transport write pre-built frames (ws-frame.ts): with no
+    // extension negotiated, a frame's bytes are the same on every socket.
     perMessageDeflate: false,
     httpCompression: false,
     wsEngine: PhoenixWebSocketServer,

@@ -6,6 +6,7 @@ import type { Frame } from "@switchboard/protocol";
 import { MAX_CLOSE_REASON_BYTES } from "./limits.ts";
 import { PhoenixTransport, WEBSOCKET_TRANSPORT } from "./phoenix-transport.ts";
 import { Rfc6455 } from "./rfc6455-codes.ts";
+import { wireBytesOf } from "./ws-frame.ts";
 
 /** The codes ws closes with after its own errors, for the close event we report. */
 const CLOSE_CODE_BY_WS_ERROR: Record<string, number> = {
@@ -19,23 +20,17 @@ function closeCodeFor(error: Error & { code?: string }): number {
   return CLOSE_CODE_BY_WS_ERROR[error.code] ?? Rfc6455.PROTOCOL_ERROR;
 }
 
-const AS_TEXT = { binary: false };
-const AS_BINARY = { binary: true };
+/**
+ * Sockets written to in this tick. Each is corked on its first write and all are uncorked
+ * together once the tick's writes are done, so a burst (a broadcast, a batch of replies) leaves
+ * as one writev per socket, at the cost of one scheduled callback per tick rather than per socket.
+ */
+let corkedTransports: PhoenixWebSocketTransport[] = [];
 
-// A broadcast writes the same string to many sockets in a row: convert it to bytes once, not once
-// per socket (ws would otherwise Buffer.from() it for every send).
-let lastText: string | undefined;
-let lastTextBytes = Buffer.alloc(0);
-function textBytes(text: string): Buffer {
-  if (text !== lastText) {
-    lastText = text;
-    lastTextBytes = Buffer.from(text);
-  }
-  return lastTextBytes;
-}
-
-function uncork(transport: PhoenixWebSocketTransport): void {
-  transport.uncork();
+function uncorkAll(): void {
+  const transports = corkedTransports;
+  corkedTransports = [];
+  for (const transport of transports) transport.uncork();
 }
 
 type UpgradedRequest = IncomingMessage & { _query: Record<string, string>; websocket?: WebSocket };
@@ -77,16 +72,18 @@ export class PhoenixWebSocketTransport extends PhoenixTransport {
     return this.ws.bufferedAmount;
   }
 
+  /**
+   * The frame's WebSocket bytes go straight to the TCP socket, past `ws.send`: ws keeps no state
+   * per data frame without extensions, and the bytes of a broadcast are framed once for all.
+   */
   protected writeFrame(frame: Frame): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    // Frames written in one tick (a burst of replies, a broadcast) leave in one writev.
     if (!this.corked) {
       this.corked = true;
       this.rawSocket.cork();
-      process.nextTick(uncork, this);
+      if (corkedTransports.push(this) === 1) process.nextTick(uncorkAll);
     }
-    if (typeof frame === "string") this.ws.send(textBytes(frame), AS_TEXT);
-    else this.ws.send(frame, AS_BINARY);
+    this.rawSocket.write(wireBytesOf(frame));
   }
 
   uncork(): void {
