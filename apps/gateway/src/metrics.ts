@@ -3,7 +3,8 @@ import type { ChannelEvents } from "@switchboard/channels";
 
 /**
  * The node's Prometheus families. Gauges that mirror live state are collected on scrape
- * (`collect`), so the hot path only increments counters.
+ * (`collect`), so the hot path only increments counters; counters the cluster already keeps
+ * (deliveries, one per member per broadcast) are caught up on scrape too.
  */
 export interface LiveState {
   connections(): Record<string, number>;
@@ -12,12 +13,15 @@ export interface LiveState {
   presenceEntries(): number;
   redisUp(): boolean;
   clusterPublishErrors(): number;
+  /** Frames the cluster wrote to local members since start. */
+  deliveries(): number;
 }
 
 export function createMetrics(nodeId: string, live: LiveState) {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  let deliveriesReported = 0;
 
   const metrics = {
     registry,
@@ -41,7 +45,17 @@ export function createMetrics(nodeId: string, live: LiveState) {
     malformed: new Counter({ name: "switchboard_malformed_frames_total", help: "Undecodable client frames (socket closed 1011)", labelNames: ["code"], registers: [registry] }),
     staleJoinRefs: new Counter({ name: "switchboard_stale_join_refs_total", help: "Pushes dropped for a stale join_ref", registers: [registry] }),
     rateLimited: new Counter({ name: "switchboard_rate_limited_total", help: "Pushes refused by the per-socket rate limit", registers: [registry] }),
-    deliveries: new Counter({ name: "switchboard_deliveries_total", help: "Frames written to client connections", registers: [registry] }),
+    deliveries: new Counter({
+      name: "switchboard_deliveries_total",
+      help: "Frames written to client connections",
+      registers: [registry],
+      collect() {
+        // A counter only goes up: add what the cluster counted since the last scrape.
+        const total = live.deliveries();
+        this.inc(total - deliveriesReported);
+        deliveriesReported = total;
+      },
+    }),
     slowConsumers: new Counter({ name: "switchboard_slow_consumers_total", help: "Connections closed because their send queue overflowed", registers: [registry] }),
     sendQueueBytes: new Gauge({ name: "switchboard_send_queue_bytes", help: "Bytes queued for clients and not yet written", registers: [registry], collect() { this.set(live.queuedBytes()); } }),
     redisLatency: new Histogram({
@@ -66,6 +80,7 @@ export function createMetrics(nodeId: string, live: LiveState) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
 
 export function channelEventsFor(metrics: Metrics): ChannelEvents {
   return {

@@ -73,6 +73,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     presenceEntries: () => presence.entries(),
     redisUp: () => redis.status === "ready",
     clusterPublishErrors: () => cluster.stats.publishErrors,
+    deliveries: () => cluster.stats.localDeliveries,
   });
   redis.on("reconnecting", () => metrics.redisReconnects.inc());
   const stopSamplingRedis = sampleRedisLatency(redis, metrics);
@@ -147,10 +148,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       cluster.add({
         id: connection.id,
         serializer: connection.serializer,
-        write: (frame) => {
-          metrics.deliveries.inc();
-          connection.write(frame);
-        },
+        write: (frame) => connection.write(frame),
         intercept: (broadcast, historyId) => socket.intercept(broadcast, historyId),
       });
       connection.on("frame", (frame) => socket.receive(frame));

@@ -42,6 +42,9 @@ export interface ShardedAdapter {
   readonly rooms: Map<string, Set<string>>;
   /** Also keyed by socket id: a room is "public" (gets its own channel) when it is not in here. */
   readonly sids: Map<string, Set<string>>;
+  /** The in-memory room walk: calls `visit` once per local socket of the rooms, skipping `except`. */
+  apply(options: RoomOptions, visit: (socket: MemberSocket) => void): void;
+  computeExceptSids(exceptRooms: Set<string>): Set<string>;
   addAll(socketId: string, rooms: Set<string>): void;
   del(socketId: string, room: string): void;
   delAll(socketId: string): void;
@@ -81,20 +84,44 @@ export function guardSubscriber(
 export function createAdapter(namespace: AdapterNamespace, publisher: Redis, subscriber: GuardedSubscriber, channelPrefix: string): ShardedAdapter {
   const adapter = createShardedAdapter(publisher, subscriber, { channelPrefix, subscriptionMode: "dynamic" })(namespace) as unknown as ShardedAdapter;
   namespace.adapter = adapter;
+  walkSingleRoomsDirectly(adapter, namespace);
   return adapter;
 }
 
-export function roomOptions(room: string, exceptRoom: string | undefined): RoomOptions {
+/**
+ * Every broadcast of this lib names one room. The in-memory walk collects each visited socket id
+ * into a new Set to skip sockets that are in several of the rooms; with one room there are none,
+ * so the walk goes over the room's members as they are (the same visits, in the same order).
+ */
+function walkSingleRoomsDirectly(adapter: ShardedAdapter, namespace: AdapterNamespace): void {
+  const walkRooms = adapter.apply.bind(adapter);
+  adapter.apply = (options, visit) => {
+    if (options.rooms.size !== 1) return walkRooms(options, visit);
+    const [room] = options.rooms;
+    const members = adapter.rooms.get(room!);
+    if (members === undefined) return;
+    const except = options.except.size === 0 ? undefined : adapter.computeExceptSids(options.except);
+    for (const id of members) {
+      if (except?.has(id)) continue;
+      const socket = namespace.sockets.get(id);
+      if (socket !== undefined) visit(socket);
+    }
+  };
+}
+
+function roomOptions(room: string, exceptRoom: string | undefined): RoomOptions {
   return { rooms: new Set([room]), except: new Set(exceptRoom === undefined ? [] : [exceptRoom]), flags: {} };
 }
 
 /**
  * Delivery to this node's sockets only, synchronously. The adapter's own `broadcast` awaits the
  * Redis publish before it delivers locally, so local members would wait on (or, Redis down,
- * stall behind) Redis; the in-memory broadcast underneath it does not.
+ * stall behind) Redis; the in-memory broadcast underneath it does not. Nothing is encoded for a
+ * room without members here (the bridge has none at all).
  */
-export function deliverLocally(adapter: ShardedAdapter, packet: AdapterPacket, options: RoomOptions): void {
-  InMemoryAdapter.prototype.broadcast.call(adapter as unknown as InMemoryAdapter, packet, options);
+export function deliverLocally(adapter: ShardedAdapter, packet: AdapterPacket, room: string, exceptRoom: string | undefined): void {
+  if (!adapter.rooms.has(room)) return;
+  InMemoryAdapter.prototype.broadcast.call(adapter as unknown as InMemoryAdapter, packet, roomOptions(room, exceptRoom));
 }
 
 /**

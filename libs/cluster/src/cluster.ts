@@ -8,7 +8,6 @@ import {
   deliverLocally,
   guardSubscriber,
   publishToRoom,
-  roomOptions,
   subscribedChannels,
   type AdapterNamespace,
   type GuardedSubscriber,
@@ -134,12 +133,12 @@ class ClusterNode implements Cluster {
     const packet = packetOf({ kind: "broadcast", broadcast, historyId: options?.historyId });
     const room = topicRoom(broadcast.topic);
     const exceptRoom = exceptRoomOf(options);
-    deliverLocally(this.adapter, packet, roomOptions(room, exceptRoom));
+    deliverLocally(this.adapter, packet, room, exceptRoom);
     return (await this.publish(packet, room, exceptRoom, broadcast.topic)) !== undefined;
   }
 
   localBroadcast(broadcast: Broadcast, options?: BroadcastOptions): void {
-    deliverLocally(this.adapter, packetOf({ kind: "broadcast", broadcast, historyId: options?.historyId }), roomOptions(topicRoom(broadcast.topic), exceptRoomOf(options)));
+    deliverLocally(this.adapter, packetOf({ kind: "broadcast", broadcast, historyId: options?.historyId }), topicRoom(broadcast.topic), exceptRoomOf(options));
   }
 
   push(memberId: string, message: Message): Promise<boolean> {
