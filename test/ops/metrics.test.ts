@@ -75,18 +75,16 @@ describe("/metrics", () => {
     garbage.send("{not json");
     await garbage.next();
 
-    await eventually(async () => {
-      const text = await scrape();
-      return (metric(text, "switchboard_joins_total") ?? 0) - (metric(before, "switchboard_joins_total") ?? 0) === 2;
-    }, "two joins counted");
+    const counted = (text: string, family: string) => (metric(text, family) ?? 0) - (metric(before, family) ?? 0);
+    await eventually(async () => counted(await scrape(), "switchboard_joins_total") === 2, "two joins counted");
+    // The pushes are handled and broadcast after their frames arrive: on a loaded machine, later than the joins.
+    await eventually(async () => counted(await scrape(), "switchboard_deliveries_total") >= 10, "5 broadcasts to 2 members delivered");
     const text = await scrape();
     assert.equal(metric(text, "switchboard_connections", 'transport="websocket"'), 2);
     assert.equal(metric(text, "switchboard_channels"), 2);
     assert.equal(metric(text, "switchboard_join_errors_total", 'reason="unauthorized"'), 1);
     assert.equal(metric(text, "switchboard_malformed_frames_total", 'code="invalid_json"'), 1);
     assert.ok((metric(text, "switchboard_presence_entries") ?? 0) >= 2, "presence entries counted");
-    const delivered = (metric(text, "switchboard_deliveries_total") ?? 0) - (metric(before, "switchboard_deliveries_total") ?? 0);
-    assert.ok(delivered >= 10, `5 broadcasts to 2 members were delivered (${delivered} frames)`);
     assert.ok((metric(text, "switchboard_redis_command_seconds_count") ?? 0) >= 1, "Redis latency sampled");
   });
 });
