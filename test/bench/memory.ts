@@ -1,0 +1,138 @@
+/**
+ * Where a gateway's idle memory goes, per connection. Starts K real gateway nodes (with a memory
+ * probe) and one Redis, opens C idle clients in a separate process, then joins each client to a
+ * bridge topic of its own (the bench's idle-memory scenario: C topics, presence tracked), and
+ * prints, between the stages, bytes per connection summed over the nodes: RSS as the bench reads
+ * it (no GC), RSS, V8 heap and off-heap memory after full GCs. With --snapshot, also the heap
+ * grown per connection by constructor (self sizes, from heap snapshots; these inflate the RSS).
+ *
+ *   flock /tmp/bench.lock node --import tsx test/bench/memory.ts [--clients 10000] [--nodes 2] [--snapshot]
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { TEST_SECRET } from "../support/gateway.ts";
+import { freePort } from "../support/ports.ts";
+import { startRedis } from "../support/redis.ts";
+import type { ClientsReply, ClientsRequest } from "./memory/clients.ts";
+import type { ProbeReply, ProbeRequest } from "./memory/node.ts";
+
+const { values: flags } = parseArgs({
+  options: { clients: { type: "string", default: "10000" }, nodes: { type: "string", default: "2" }, snapshot: { type: "boolean", default: false } },
+});
+const CLIENTS = Number(flags.clients);
+const NODES = Number(flags.nodes);
+/** Rows of the constructor table: the largest growths per connection. */
+const TOP_CLASSES = 30;
+/** Let the last joins' follow-ups (presence flush, admin announcements) finish before measuring. */
+const SETTLE_MS = 2_000;
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+type Measured = Extract<ProbeReply, { type: "measured" }>;
+type Classes = Extract<ProbeReply, { type: "snapshot" }>["classes"];
+type ClassSize = Classes[string];
+
+function ask<Reply>(child: ChildProcess, request: unknown, until: string): Promise<Reply> {
+  return new Promise((resolve) => {
+    const onMessage = (reply: { type: string }) => {
+      if (reply.type !== until) return;
+      child.off("message", onMessage);
+      resolve(reply as Reply);
+    };
+    child.on("message", onMessage);
+    if (request !== undefined) child.send(request as object);
+  });
+}
+
+async function startNode(redisUrl: string, index: number): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = fork(fileURLToPath(new URL("./memory/node.ts", import.meta.url)), [], {
+    cwd: root,
+    execArgv: ["--expose-gc", "--import", "tsx"],
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", REDIS_URL: redisUrl, NODE_ID: `memory-${index}`, JWT_SECRET: TEST_SECRET, LOG_LEVEL: "warn", IDLE_TIMEOUT_MS: "600000" },
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  const listening = await ask<Extract<ProbeReply, { type: "listening" }>>(child, undefined, "listening");
+  return { child, url: listening.url.replace(/^http/, "ws") };
+}
+
+const redis = await startRedis();
+const nodes = await Promise.all(Array.from({ length: NODES }, (_, i) => startNode(redis.url, i + 1)));
+const clients = fork(fileURLToPath(new URL("./memory/clients.ts", import.meta.url)), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "ignore", "inherit", "ipc"] });
+
+interface Stage {
+  name: string;
+  measured: Measured[];
+  classes?: Classes[];
+}
+
+async function stage(name: string): Promise<Stage> {
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  const measured = await Promise.all(nodes.map(({ child }) => ask<Measured>(child, { type: "measure" } satisfies ProbeRequest, "measured")));
+  const result: Stage = { name, measured };
+  if (flags.snapshot) {
+    // One at a time: a snapshot of each node at once would not fit this machine's memory twice over.
+    result.classes = [];
+    for (const { child } of nodes) result.classes.push((await ask<Extract<ProbeReply, { type: "snapshot" }>>(child, { type: "snapshot" } satisfies ProbeRequest, "snapshot")).classes);
+  }
+  return result;
+}
+
+async function clientStep(request: ClientsRequest): Promise<ClientsReply> {
+  const reply = await ask<ClientsReply>(clients, request, "done");
+  if (reply.failed > 0) throw new Error(`${request.type}: ${reply.failed} of ${reply.ok + reply.failed} failed`);
+  return reply;
+}
+
+const stages: Stage[] = [];
+try {
+  stages.push(await stage("started"));
+  await clientStep({ type: "open", urls: nodes.map((node) => node.url), clients: CLIENTS });
+  stages.push(await stage("connected"));
+  await clientStep({ type: "join", topicPrefix: "bench:", secret: TEST_SECRET });
+  stages.push(await stage("joined"));
+} finally {
+  clients.disconnect();
+  for (const { child } of nodes) child.disconnect();
+  await redis.stop();
+}
+
+const perConnection = (bytes: number) => (bytes / CLIENTS / 1024).toFixed(2);
+const sum = (stage: Stage, pick: (m: Measured) => number) => stage.measured.reduce((total, m) => total + pick(m), 0);
+const columns: Array<[string, (m: Measured) => number]> = [
+  ["RSS, no GC (bench)", (m) => m.rssBeforeGc],
+  ["RSS after GC", (m) => m.rss],
+  ["V8 heap used", (m) => m.heapUsed],
+  ["external (incl. array buffers)", (m) => m.external],
+];
+console.log(`\n${CLIENTS} clients over ${NODES} node(s), each joined to a bridge topic of its own; KiB per connection, all nodes summed\n`);
+console.log(`| step | ${columns.map(([name]) => name).join(" | ")} |`);
+console.log(`| --- | ${columns.map(() => "---:").join(" | ")} |`);
+for (let i = 1; i < stages.length; i++) {
+  const [before, after] = [stages[i - 1]!, stages[i]!];
+  console.log(`| ${before.name} → ${after.name} | ${columns.map(([, pick]) => perConnection(sum(after, pick) - sum(before, pick))).join(" | ")} |`);
+}
+const [first, last] = [stages[0]!, stages[stages.length - 1]!];
+console.log(`| total | ${columns.map(([, pick]) => perConnection(sum(last, pick) - sum(first, pick))).join(" | ")} |`);
+
+if (flags.snapshot) {
+  for (let i = 1; i < stages.length; i++) {
+    const [before, after] = [stages[i - 1]!, stages[i]!];
+    const growth = new Map<string, ClassSize>();
+    for (const [n, classes] of after.classes!.entries()) {
+      for (const [label, { count, bytes, retained }] of Object.entries(classes)) {
+        const was = before.classes![n]![label] ?? { count: 0, bytes: 0, retained: 0 };
+        const entry = growth.get(label) ?? { count: 0, bytes: 0, retained: 0 };
+        growth.set(label, { count: entry.count + count - was.count, bytes: entry.bytes + bytes - was.bytes, retained: entry.retained + retained - was.retained });
+      }
+    }
+    const top = [...growth].sort((a, b) => b[1].retained - a[1].retained).slice(0, TOP_CLASSES);
+    console.log(`\nHeap growth ${before.name} → ${after.name} by constructor, per connection (retained: what its instances alone keep alive; overlaps between classes)\n`);
+    console.log("| constructor | objects/conn | self bytes/conn | retained bytes/conn |");
+    console.log("| --- | ---: | ---: | ---: |");
+    for (const [label, { count, bytes, retained }] of top) {
+      console.log(`| ${label} | ${(count / CLIENTS).toFixed(2)} | ${(bytes / CLIENTS).toFixed(0)} | ${(retained / CLIENTS).toFixed(0)} |`);
+    }
+  }
+}
+process.exit(0);

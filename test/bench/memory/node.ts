@@ -1,0 +1,46 @@
+/**
+ * A gateway node with a memory probe, forked by `memory.ts` with --expose-gc: the real node
+ * (apps/gateway startGateway, config from the environment) plus an IPC channel answering
+ * `measure` (process.memoryUsage after two full GCs, and RSS before them, as the bench sees it)
+ * and `snapshot` (a heap snapshot summarised by constructor).
+ */
+import { unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeHeapSnapshot } from "node:v8";
+import { pino } from "pino";
+import { loadConfig } from "@switchboard/config";
+import { startGateway } from "../../../apps/gateway/src/node.ts";
+import { summariseHeapSnapshot, type ClassSize } from "./heap-summary.ts";
+
+export type ProbeRequest = { type: "measure" } | { type: "snapshot" };
+export type ProbeReply =
+  | { type: "listening"; url: string }
+  | { type: "measured"; rssBeforeGc: number; rss: number; heapUsed: number; external: number; arrayBuffers: number }
+  | { type: "snapshot"; classes: Record<string, ClassSize> };
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error("run with --expose-gc");
+const loaded = loadConfig({ env: process.env });
+if (!loaded.ok) throw new Error(loaded.errors.join("; "));
+const gateway = await startGateway(loaded.config, pino({ level: loaded.config.logLevel }));
+const reply = (message: ProbeReply) => process.send?.(message);
+
+process.on("message", (request: ProbeRequest) => {
+  if (request.type === "measure") {
+    const rssBeforeGc = process.memoryUsage.rss();
+    gc();
+    gc();
+    const usage = process.memoryUsage();
+    reply({ type: "measured", rssBeforeGc, rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external, arrayBuffers: usage.arrayBuffers });
+  } else {
+    const file = writeHeapSnapshot(join(tmpdir(), `switchboard-memory-${process.pid}.heapsnapshot`));
+    try {
+      reply({ type: "snapshot", classes: summariseHeapSnapshot(file) });
+    } finally {
+      unlinkSync(file);
+    }
+  }
+});
+process.on("disconnect", () => void gateway.close().finally(() => process.exit(0)));
+reply({ type: "listening", url: gateway.url });
