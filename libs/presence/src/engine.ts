@@ -19,16 +19,8 @@ export interface EngineOptions {
   now?: () => number;
 }
 
-/** The documents of one topic: this node's own and one replica per other incarnation. */
-interface TopicDocs {
-  owned: OwnedDoc | undefined;
-  replicas: Map<string, ReplicaDoc>;
-}
-
 interface Peer {
   lastSeq: number;
-  /** Topics in which a replica of this peer is held. */
-  topics: Set<string>;
   /** When our unanswered sync request to it went out. */
   syncRequestedAt: number | undefined;
 }
@@ -37,19 +29,20 @@ interface Peer {
 const JOINS_PER_MS = 1_000;
 
 /**
- * Presence without I/O: this node's documents, the replicas of every other node's, and the
- * protocol between them. It turns local calls and received messages into `onDiff` calls and
- * messages to publish; the caller moves the bytes (Redis in production, an array in unit tests)
- * and decides when an incarnation is dead.
+ * Presence without I/O: this node's document, one replica per other node's, and the protocol
+ * between them. It turns local calls and received messages into `onDiff` calls and messages to
+ * publish; the caller moves the bytes (Redis in production, an array in unit tests) and decides
+ * when an incarnation is dead.
  */
 export class PresenceEngine {
-  private readonly topics = new Map<string, TopicDocs>();
+  private readonly owned: OwnedDoc;
+  private readonly replicas = new Map<string, ReplicaDoc>();
   private readonly memberTopics = new Map<string, Set<string>>();
   private readonly peers = new Map<string, Peer>();
-  private readonly dirty = new Set<string>();
   private readonly nextRef = createRefGenerator();
   private readonly now: () => number;
   private readonly log: Logger;
+  private dirty = false;
   private seq = 0;
   private generation = 0;
   private joins = 0;
@@ -58,6 +51,7 @@ export class PresenceEngine {
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? Date.now;
     this.log = options.logger;
+    this.owned = new OwnedDoc(this.nextGeneration());
   }
 
   get incarnation(): string {
@@ -65,12 +59,10 @@ export class PresenceEngine {
   }
 
   track(topic: string, memberId: string, key: string, meta: Meta): string {
-    const docs = this.topicDocs(topic);
-    docs.owned ??= new OwnedDoc(this.nextGeneration());
-    const before = docs.owned.get(memberId);
+    const before = this.owned.get(topic, memberId);
     this.joins += 1;
     const entry: Entry = { key, ref: this.nextRef(), order: this.now() * JOINS_PER_MS + (this.joins % JOINS_PER_MS), meta: { ...meta } };
-    docs.owned.set(memberId, entry);
+    this.owned.set(topic, memberId, entry);
     if (!before) {
       this.liveEntries += 1;
       let topics = this.memberTopics.get(memberId);
@@ -82,19 +74,17 @@ export class PresenceEngine {
   }
 
   update(topic: string, memberId: string, meta: Meta): void {
-    const owned = this.topics.get(topic)?.owned;
-    const before = owned?.get(memberId);
-    if (!owned || !before) return;
+    const before = this.owned.get(topic, memberId);
+    if (!before) return;
     const entry: Entry = { key: before.key, ref: this.nextRef(), prevRef: before.ref, order: before.order, meta: { ...meta } };
-    owned.set(memberId, entry);
+    this.owned.set(topic, memberId, entry);
     this.changedLocally(topic, before, entry);
   }
 
   untrack(topic: string, memberId: string): void {
-    const owned = this.topics.get(topic)?.owned;
-    const before = owned?.get(memberId);
-    if (!owned || !before) return;
-    owned.delete(memberId);
+    const before = this.owned.get(topic, memberId);
+    if (!before) return;
+    this.owned.delete(topic, memberId);
     this.liveEntries -= 1;
     const topics = this.memberTopics.get(memberId);
     topics?.delete(topic);
@@ -107,10 +97,8 @@ export class PresenceEngine {
   }
 
   list(topic: string): PresenceState {
-    const docs = this.topics.get(topic);
-    if (!docs) return {};
-    const entries: Entry[] = docs.owned ? [...docs.owned.entries()] : [];
-    for (const replica of docs.replicas.values()) entries.push(...replica.entries().values());
+    const entries: Entry[] = [...this.owned.entriesOf(topic)];
+    for (const replica of this.replicas.values()) entries.push(...replica.entriesOf(topic));
     return toPresenceState(entries);
   }
 
@@ -120,16 +108,15 @@ export class PresenceEngine {
 
   /** Topics with any entry held here (own or replicated). */
   topicCount(): number {
-    return this.topics.size;
+    const topics = new Set(this.owned.topicNames());
+    for (const replica of this.replicas.values()) for (const topic of replica.topicNames()) topics.add(topic);
+    return topics.size;
   }
 
   /** Encoded size of every document held, own and replicated (a metric; costs a full encode). */
   encodedStateBytes(): number {
-    let bytes = 0;
-    for (const docs of this.topics.values()) {
-      bytes += docs.owned?.encodedSize() ?? 0;
-      for (const replica of docs.replicas.values()) bytes += replica.encodedSize();
-    }
+    let bytes = this.owned.encodedSize();
+    for (const replica of this.replicas.values()) bytes += replica.encodedSize();
     return bytes;
   }
 
@@ -139,38 +126,28 @@ export class PresenceEngine {
   }
 
   /**
-   * The batched local changes since the last flush as one message, or undefined. Documents that
-   * collected enough tombstones are rotated here; emptied ones are freed after their last update.
+   * The batched local changes since the last flush as one message, or undefined. The document is
+   * rotated here once it collected enough tombstones.
    */
   flush(): Uint8Array | undefined {
-    const items: DocItem[] = [];
-    for (const topic of this.dirty) {
-      const docs = this.topics.get(topic);
-      const owned = docs?.owned;
-      if (!docs || !owned) continue;
-      if (owned.size === 0) {
-        const change = owned.unannounced ? undefined : owned.takeChange();
-        if (change) items.push({ topic, generation: owned.generation, ...change });
-        docs.owned = undefined;
-        this.freeIfEmpty(topic, docs);
-        continue;
-      }
-      if (owned.tombstones >= Math.max(MIN_TOMBSTONES_BEFORE_ROTATION, owned.size)) owned.rotate(this.nextGeneration());
-      const change = owned.takeChange();
-      if (change) items.push({ topic, generation: owned.generation, ...change });
-    }
-    this.dirty.clear();
-    return items.length > 0 ? this.stamp({ kind: "changes", items }) : undefined;
+    if (!this.dirty) return undefined;
+    this.dirty = false;
+    const owned = this.owned;
+    // Tracked and untracked within ticks before anything was announced: nothing to tell.
+    if (owned.unannounced && owned.size === 0) return undefined;
+    if (owned.tombstones >= Math.max(MIN_TOMBSTONES_BEFORE_ROTATION, owned.size)) owned.rotate(this.nextGeneration());
+    const change = owned.takeChange();
+    return change ? this.stamp({ kind: "changes", items: [{ generation: owned.generation, ...change }] }) : undefined;
   }
 
   heartbeat(): Uint8Array {
     return this.stamp({ kind: "heartbeat" });
   }
 
-  /** Asks every node for its documents, sending the state vectors of the replicas held (start, or subscription back after an outage). */
+  /** Asks every node for its document, sending the state vectors of the replicas held (start, or subscription back after an outage). */
   syncRequestToAll(): Uint8Array {
     const wants: SyncWant[] = [];
-    for (const [owner, peer] of this.peers) wants.push(...this.wantsOf(owner, peer));
+    for (const owner of this.peers.keys()) wants.push(...this.wantsOf(owner));
     return this.stamp({ kind: "sync-request", target: "", wants });
   }
 
@@ -194,7 +171,7 @@ export class PresenceEngine {
     let peer = this.peers.get(message.from);
     // An incarnation first heard mid-stream (we started later, or dropped it) may hold entries we lack.
     let needsSync = peer ? message.seq !== peer.lastSeq + 1 : message.seq !== 1;
-    if (!peer) this.peers.set(message.from, (peer = { lastSeq: 0, topics: new Set(), syncRequestedAt: undefined }));
+    if (!peer) this.peers.set(message.from, (peer = { lastSeq: 0, syncRequestedAt: undefined }));
     peer.lastSeq = message.seq;
     if (peer.syncRequestedAt !== undefined) needsSync = true;
 
@@ -202,15 +179,15 @@ export class PresenceEngine {
     const diffs = new Map<string, DiffBuilder>();
     switch (message.kind) {
       case "changes":
-        for (const item of message.items) if (!this.applyItem(message.from, peer, item, diffs)) needsSync = true;
+        for (const item of message.items) if (!this.applyItem(message.from, item, diffs)) needsSync = true;
         break;
       case "snapshot": {
         const answersUs = message.for === this.incarnation;
         if (answersUs) peer.syncRequestedAt = undefined;
         if (answersUs || message.items.every((item) => item.full)) needsSync = false;
-        for (const item of message.items) if (!this.applyItem(message.from, peer, item, diffs)) needsSync = true;
-        const listed = new Set(message.items.map((item) => item.topic));
-        for (const topic of [...peer.topics]) if (!listed.has(topic)) this.removeReplica(topic, message.from, peer, diffs);
+        for (const item of message.items) if (!this.applyItem(message.from, item, diffs)) needsSync = true;
+        // An owner answers with its document; none at all means it holds nothing.
+        if (message.items.length === 0) this.removeReplica(message.from, diffs);
         if (answersUs) this.options.onSnapshot?.(message.from);
         break;
       }
@@ -234,10 +211,9 @@ export class PresenceEngine {
 
   /** The incarnation is gone (liveness key expired, or it said goodbye): its entries leave everywhere here. */
   dropIncarnation(incarnation: string): void {
-    const peer = this.peers.get(incarnation);
-    if (!peer) return;
+    if (!this.peers.has(incarnation)) return;
     const diffs = new Map<string, DiffBuilder>();
-    for (const topic of [...peer.topics]) this.removeReplica(topic, incarnation, peer, diffs);
+    this.removeReplica(incarnation, diffs);
     this.peers.delete(incarnation);
     this.emitAll(diffs);
   }
@@ -246,17 +222,15 @@ export class PresenceEngine {
    * Applies one document item from `owner`; false when this replica cannot be trusted any more
    * (unknown generation, a missed update, a malformed item) and the owner must resync us.
    */
-  private applyItem(owner: string, peer: Peer, item: DocItem, diffs: Map<string, DiffBuilder>): boolean {
-    const replica = this.topics.get(item.topic)?.replicas.get(owner);
+  private applyItem(owner: string, item: DocItem, diffs: Map<string, DiffBuilder>): boolean {
+    const replica = this.replicas.get(owner);
     if (replica && replica.generation === item.generation) {
       const result = replica.apply(item.sync);
       if (!result.ok) return this.rejectItem(owner, item, result.reason);
-      const diff = this.diffOf(diffs, item.topic);
-      for (const { before, after } of result.changes) {
-        diff.change(before, after);
+      for (const { topic, before, after } of result.changes) {
+        this.diffOf(diffs, topic).change(before, after);
         this.liveEntries += (after ? 1 : 0) - (before ? 1 : 0);
       }
-      if (replica.size === 0) this.removeReplica(item.topic, owner, peer, diffs);
       return result.complete;
     }
     if (!item.full) return false;
@@ -267,57 +241,47 @@ export class PresenceEngine {
       fresh.destroy();
       return this.rejectItem(owner, item, result.reason);
     }
-    const oldEntries = replica?.entries() ?? new Map<string, Entry>();
-    const newEntries = fresh.entries();
-    const diff = this.diffOf(diffs, item.topic);
-    for (const [memberId, before] of oldEntries) diff.change(before, newEntries.get(memberId));
-    for (const [memberId, after] of newEntries) if (!oldEntries.has(memberId)) diff.join(after);
-    this.liveEntries += newEntries.size - oldEntries.size;
-    replica?.destroy();
-    const docs = this.topicDocs(item.topic);
-    if (newEntries.size === 0) {
-      fresh.destroy();
-      docs.replicas.delete(owner);
-      peer.topics.delete(item.topic);
-      this.freeIfEmpty(item.topic, docs);
-    } else {
-      docs.replicas.set(owner, fresh);
-      peer.topics.add(item.topic);
+    const oldTopics = replica?.all() ?? new Map<string, ReadonlyMap<string, Entry>>();
+    const newTopics = fresh.all();
+    for (const [topic, oldEntries] of oldTopics) {
+      const diff = this.diffOf(diffs, topic);
+      const newEntries = newTopics.get(topic);
+      for (const [memberId, before] of oldEntries) diff.change(before, newEntries?.get(memberId));
     }
+    for (const [topic, newEntries] of newTopics) {
+      const oldEntries = oldTopics.get(topic);
+      const diff = this.diffOf(diffs, topic);
+      for (const [memberId, after] of newEntries) if (!oldEntries?.has(memberId)) diff.join(after);
+    }
+    this.liveEntries += fresh.size - (replica?.size ?? 0);
+    replica?.destroy();
+    this.replicas.set(owner, fresh);
     return result.complete;
   }
 
   private rejectItem(owner: string, item: DocItem, reason: string): false {
-    this.log.warn({ owner, topic: item.topic, generation: item.generation, reason }, "presence update rejected, resyncing");
+    this.log.warn({ owner, generation: item.generation, reason }, "presence update rejected, resyncing");
     return false;
   }
 
-  private removeReplica(topic: string, owner: string, peer: Peer, diffs: Map<string, DiffBuilder>): void {
-    peer.topics.delete(topic);
-    const docs = this.topics.get(topic);
-    const replica = docs?.replicas.get(owner);
-    if (!docs || !replica) return;
-    const entries = replica.entries();
-    const diff = this.diffOf(diffs, topic);
-    for (const entry of entries.values()) diff.leave(entry);
-    this.liveEntries -= entries.size;
+  private removeReplica(owner: string, diffs: Map<string, DiffBuilder>): void {
+    const replica = this.replicas.get(owner);
+    if (!replica) return;
+    for (const [topic, entries] of replica.all()) {
+      const diff = this.diffOf(diffs, topic);
+      for (const entry of entries.values()) diff.leave(entry);
+    }
+    this.liveEntries -= replica.size;
     replica.destroy();
-    docs.replicas.delete(owner);
-    this.freeIfEmpty(topic, docs);
+    this.replicas.delete(owner);
   }
 
   private snapshotFor(requester: string, wants: SyncWant[]): Uint8Array {
-    const held = new Map<string, SyncWant>();
-    for (const want of wants) if (want.owner === this.incarnation) held.set(want.topic, want);
-    const items: DocItem[] = [];
-    for (const [topic, docs] of this.topics) {
-      const owned = docs.owned;
-      if (!owned) continue;
-      const want = held.get(topic);
-      const full = want?.generation !== owned.generation;
-      items.push({ topic, generation: owned.generation, full, sync: owned.syncStep2(full ? undefined : want?.stateVector) });
-    }
-    return this.stamp({ kind: "snapshot", for: requester, items });
+    const want = wants.find((candidate) => candidate.owner === this.incarnation);
+    const owned = this.owned;
+    const full = want?.generation !== owned.generation;
+    const item: DocItem = { generation: owned.generation, full, sync: owned.syncStep2(full ? undefined : want?.stateVector) };
+    return this.stamp({ kind: "snapshot", for: requester, items: [item] });
   }
 
   private syncRequestTo(owner: string, peer: Peer): Uint8Array | undefined {
@@ -325,34 +289,22 @@ export class PresenceEngine {
     if (peer.syncRequestedAt !== undefined && now - peer.syncRequestedAt < SYNC_RETRY_MS) return undefined;
     peer.syncRequestedAt = now;
     this.log.debug({ owner }, "presence resync requested");
-    return this.stamp({ kind: "sync-request", target: owner, wants: this.wantsOf(owner, peer) });
+    return this.stamp({ kind: "sync-request", target: owner, wants: this.wantsOf(owner) });
   }
 
-  private wantsOf(owner: string, peer: Peer): SyncWant[] {
-    const wants: SyncWant[] = [];
-    for (const topic of peer.topics) {
-      const replica = this.topics.get(topic)?.replicas.get(owner);
-      if (replica) wants.push({ owner, topic, generation: replica.generation, stateVector: replica.stateVector() });
-    }
-    return wants;
+  private wantsOf(owner: string): SyncWant[] {
+    const replica = this.replicas.get(owner);
+    return replica ? [{ owner, generation: replica.generation, stateVector: replica.stateVector() }] : [];
   }
 
   private changedLocally(topic: string, before: Entry | undefined, after: Entry | undefined): void {
-    if (this.dirty.size === 0) this.options.onDirty();
-    this.dirty.add(topic);
+    if (!this.dirty) {
+      this.dirty = true;
+      this.options.onDirty();
+    }
     const diff = new DiffBuilder();
     diff.change(before, after);
     this.emit(topic, diff);
-  }
-
-  private topicDocs(topic: string): TopicDocs {
-    let docs = this.topics.get(topic);
-    if (!docs) this.topics.set(topic, (docs = { owned: undefined, replicas: new Map() }));
-    return docs;
-  }
-
-  private freeIfEmpty(topic: string, docs: TopicDocs): void {
-    if (!docs.owned && docs.replicas.size === 0) this.topics.delete(topic);
   }
 
   private diffOf(diffs: Map<string, DiffBuilder>, topic: string): DiffBuilder {

@@ -1,17 +1,17 @@
 import * as Y from "yjs";
 import type { Meta, PresenceMeta } from "./types.ts";
 
-/** The Yjs map holding a document's entries, keyed by member id. */
-export const ENTRIES_MAP = "entries";
+/** The root Yjs map of a node's document: topic → a nested map of that topic's entries, keyed by member id. */
+export const TOPICS_MAP = "topics";
 
 /**
- * A document of one topic's entries. Yjs would draw a random uuid as the guid of each (31
- * `crypto.getRandomValues` calls, 88 µs, measured as the join path's largest cost: every join to
- * a new topic creates a document on every node); the guid only names subdocuments, which
- * presence has none of. The client id stays random: it is what must be unique per writer.
+ * A node's presence document. Yjs would draw a random uuid as its guid (31
+ * `crypto.getRandomValues` calls, 88 µs: measured as the join path's largest cost when every new
+ * topic created a document); the guid only names subdocuments, which presence has none of. The
+ * client id stays random: it is what must be unique per writer.
  */
-export function entriesDoc(): Y.Doc {
-  return new Y.Doc({ guid: ENTRIES_MAP });
+export function presenceDoc(): Y.Doc {
+  return new Y.Doc({ guid: TOPICS_MAP });
 }
 
 /**

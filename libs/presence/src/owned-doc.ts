@@ -1,9 +1,9 @@
 import * as encoding from "lib0/encoding";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
-import { ENTRIES_MAP, entriesDoc, type Entry } from "./entry.ts";
+import { TOPICS_MAP, presenceDoc, type Entry } from "./entry.ts";
 
-/** What a document contributes to the next message: a full state (replaces a replica) or an increment. */
+/** What the document contributes to the next message: a full state (replaces a replica) or an increment. */
 export interface DocChange {
   full: boolean;
   /** A y-protocols sync message: sync step 2 for a full state or a diff, `update` for increments. */
@@ -11,21 +11,27 @@ export interface DocChange {
 }
 
 /**
- * This node's own entries in one topic. Only this node writes the document, so replicas never
- * merge concurrent writes; Yjs gives them idempotent, order-tolerant increments.
+ * This node's own entries, every topic in one document: a root map of topic → nested map of
+ * member id → entry. Only this node writes it, so replicas never merge concurrent writes; Yjs
+ * gives them idempotent, order-tolerant increments. One document per node rather than per topic:
+ * a Y.Doc costs about 3.5 KiB of heap before its first entry, a nested map about 1 KiB, and a
+ * node with 10,000 one-member topics paid that fixed cost 10,000 times here and again in every
+ * other node's replica.
  *
- * The entries themselves live in a plain map (local calls and their diffs are synchronous); the
+ * The entries themselves live in plain maps (local calls and their diffs are synchronous); the
  * document catches up once per flush in one transaction, so a tick's changes cost one Yjs update,
  * and a member that joins and leaves within a tick never reaches it. Every overwrite or delete in
- * the document leaves a tombstone; after enough of them the document is rotated: a fresh one (next
- * generation) carrying only the live entries replaces it everywhere.
+ * the document leaves a tombstone (an emptied topic's nested map is deleted whole, one tombstone
+ * plus its entries); after enough of them the document is rotated: a fresh one (next generation)
+ * carrying only the live entries replaces it everywhere.
  */
 export class OwnedDoc {
-  private readonly live = new Map<string, Entry>();
-  /** Members whose entry changed since the document last caught up. */
-  private readonly changed = new Set<string>();
+  private readonly live = new Map<string, Map<string, Entry>>();
+  /** Per topic, the members whose entry changed since the document last caught up. */
+  private readonly changed = new Map<string, Set<string>>();
+  private liveEntries = 0;
   private doc!: Y.Doc;
-  private map!: Y.Map<Entry>;
+  private topics!: Y.Map<Y.Map<Entry>>;
   private pending: Uint8Array[] = [];
   /** Whether replicas have been sent this generation's full state. */
   private announced = false;
@@ -37,33 +43,44 @@ export class OwnedDoc {
   }
 
   get size(): number {
-    return this.live.size;
+    return this.liveEntries;
   }
 
   get tombstones(): number {
     return this.churn;
   }
 
-  /** Nothing of it ever left this node. */
+  /** Nothing of this generation ever left this node. */
   get unannounced(): boolean {
     return !this.announced;
   }
 
-  get(memberId: string): Entry | undefined {
-    return this.live.get(memberId);
+  get(topic: string, memberId: string): Entry | undefined {
+    return this.live.get(topic)?.get(memberId);
   }
 
-  entries(): IterableIterator<Entry> {
-    return this.live.values();
+  entriesOf(topic: string): Iterable<Entry> {
+    return this.live.get(topic)?.values() ?? [];
   }
 
-  set(memberId: string, entry: Entry): void {
-    this.live.set(memberId, entry);
-    this.changed.add(memberId);
+  topicNames(): Iterable<string> {
+    return this.live.keys();
   }
 
-  delete(memberId: string): void {
-    if (this.live.delete(memberId)) this.changed.add(memberId);
+  set(topic: string, memberId: string, entry: Entry): void {
+    let members = this.live.get(topic);
+    if (!members) this.live.set(topic, (members = new Map()));
+    if (!members.has(memberId)) this.liveEntries += 1;
+    members.set(memberId, entry);
+    this.markChanged(topic, memberId);
+  }
+
+  delete(topic: string, memberId: string): void {
+    const members = this.live.get(topic);
+    if (!members?.delete(memberId)) return;
+    this.liveEntries -= 1;
+    if (members.size === 0) this.live.delete(topic);
+    this.markChanged(topic, memberId);
   }
 
   /** Starts a new generation holding only the live entries: the tombstones go away. */
@@ -100,15 +117,32 @@ export class OwnedDoc {
     return Y.encodeStateAsUpdate(this.doc).byteLength;
   }
 
+  private markChanged(topic: string, memberId: string): void {
+    let members = this.changed.get(topic);
+    if (!members) this.changed.set(topic, (members = new Set()));
+    members.add(memberId);
+  }
+
   private catchUp(): void {
     if (this.changed.size === 0) return;
     this.doc.transact(() => {
-      for (const memberId of this.changed) {
-        const entry = this.live.get(memberId);
-        const present = this.map.has(memberId);
-        if (present) this.churn += 1;
-        if (entry) this.map.set(memberId, entry);
-        else if (present) this.map.delete(memberId);
+      for (const [topic, memberIds] of this.changed) {
+        const entries = this.live.get(topic);
+        let map = this.topics.get(topic);
+        if (!entries) {
+          if (!map) continue;
+          this.churn += 1 + map.size;
+          this.topics.delete(topic);
+          continue;
+        }
+        if (!map) this.topics.set(topic, (map = new Y.Map()));
+        for (const memberId of memberIds) {
+          const entry = entries.get(memberId);
+          const present = map.has(memberId);
+          if (present) this.churn += 1;
+          if (entry) map.set(memberId, entry);
+          else if (present) map.delete(memberId);
+        }
       }
     });
     this.changed.clear();
@@ -117,10 +151,14 @@ export class OwnedDoc {
   private reset(generation: number): void {
     this.doc?.destroy();
     this.generation = generation;
-    this.doc = entriesDoc();
-    this.map = this.doc.getMap<Entry>(ENTRIES_MAP);
+    this.doc = presenceDoc();
+    this.topics = this.doc.getMap<Y.Map<Entry>>(TOPICS_MAP);
     this.doc.transact(() => {
-      for (const [memberId, entry] of this.live) this.map.set(memberId, entry);
+      for (const [topic, entries] of this.live) {
+        const map = new Y.Map<Entry>();
+        this.topics.set(topic, map);
+        for (const [memberId, entry] of entries) map.set(memberId, entry);
+      }
     });
     this.doc.on("update", (update: Uint8Array) => this.pending.push(update));
     this.changed.clear();

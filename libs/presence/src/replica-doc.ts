@@ -1,9 +1,10 @@
 import * as decoding from "lib0/decoding";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
-import { ENTRIES_MAP, entriesDoc, isEntry, type Entry } from "./entry.ts";
+import { TOPICS_MAP, isEntry, presenceDoc, type Entry } from "./entry.ts";
 
 export interface MemberChange {
+  topic: string;
   before: Entry | undefined;
   after: Entry | undefined;
 }
@@ -13,36 +14,57 @@ export type ApplyResult =
   | { ok: false; reason: string };
 
 /**
- * Another node's entries in one topic, as replicated here. `complete` is false when an update
- * depended on one this node never received (Yjs parks it as pending): the owner must resync us.
+ * Another node's document (every topic of it), as replicated here. `complete` is false when an
+ * update depended on one this node never received (Yjs parks it as pending): the owner must
+ * resync us.
+ *
+ * The well-formed entries are mirrored in plain maps: they are what `list` reads, and they hold
+ * an entry's previous value when an update replaces or deletes it (a deleted nested map's content
+ * is gone from the document).
  */
 export class ReplicaDoc {
-  private readonly doc = entriesDoc();
-  private readonly map = this.doc.getMap<unknown>(ENTRIES_MAP);
-  private collecting: MemberChange[] = [];
-  /** Well-formed entries held; kept here because Y.Map's own size walks every key. */
-  private live = 0;
+  private readonly doc = presenceDoc();
+  private readonly topics = this.doc.getMap<unknown>(TOPICS_MAP);
+  private readonly mirror = new Map<string, Map<string, Entry>>();
+  /** Topics added, replaced or deleted by the update being applied: re-read whole. */
+  private readonly replacedTopics = new Set<string>();
+  /** Members changed inside a topic's map by the update being applied. */
+  private readonly changedMembers = new Map<string, Set<string>>();
+  private liveEntries = 0;
 
   constructor(readonly generation: number) {
-    this.map.observe((event) => {
-      for (const [memberId, change] of event.changes.keys) {
-        const before = isEntry(change.oldValue) ? change.oldValue : undefined;
-        const value = this.map.get(memberId);
-        const after = isEntry(value) ? value : undefined;
-        if (before || after) this.collecting.push({ before, after });
+    this.topics.observeDeep((events) => {
+      for (const event of events) {
+        // Only maps are written by owners; anything else is not an entry.
+        if (!(event instanceof Y.YMapEvent)) continue;
+        if (event.target === this.topics) {
+          for (const topic of event.keysChanged) this.replacedTopics.add(topic);
+          continue;
+        }
+        const [topic] = event.path;
+        if (typeof topic !== "string") continue;
+        let members = this.changedMembers.get(topic);
+        if (!members) this.changedMembers.set(topic, (members = new Set()));
+        for (const memberId of event.keysChanged) members.add(memberId);
       }
     });
   }
 
   get size(): number {
-    return this.live;
+    return this.liveEntries;
   }
 
-  /** Member id → entry; values that are not well-formed entries are left out. */
-  entries(): Map<string, Entry> {
-    const entries = new Map<string, Entry>();
-    for (const [memberId, value] of this.map.entries()) if (isEntry(value)) entries.set(memberId, value);
-    return entries;
+  entriesOf(topic: string): Iterable<Entry> {
+    return this.mirror.get(topic)?.values() ?? [];
+  }
+
+  topicNames(): Iterable<string> {
+    return this.mirror.keys();
+  }
+
+  /** Every entry held, by topic. */
+  all(): ReadonlyMap<string, ReadonlyMap<string, Entry>> {
+    return this.mirror;
   }
 
   encodedSize(): number {
@@ -55,7 +77,8 @@ export class ReplicaDoc {
 
   /** Applies a y-protocols sync step 2 or update message. */
   apply(sync: Uint8Array): ApplyResult {
-    this.collecting = [];
+    this.replacedTopics.clear();
+    this.changedMembers.clear();
     try {
       const decoder = decoding.createDecoder(sync);
       const type = decoding.readVarUint(decoder);
@@ -66,14 +89,56 @@ export class ReplicaDoc {
     } catch (error) {
       return { ok: false, reason: error instanceof Error ? error.message : String(error) };
     }
-    const changes = this.collecting;
-    this.collecting = [];
-    for (const { before, after } of changes) this.live += (after ? 1 : 0) - (before ? 1 : 0);
+    const changes: MemberChange[] = [];
+    for (const topic of this.replacedTopics) this.rereadTopic(topic, changes);
+    for (const [topic, memberIds] of this.changedMembers) {
+      if (!this.replacedTopics.has(topic)) this.rereadMembers(topic, memberIds, changes);
+    }
+    this.replacedTopics.clear();
+    this.changedMembers.clear();
     const store = this.doc.store;
     return { ok: true, changes, complete: store.pendingStructs === null && store.pendingDs === null };
   }
 
   destroy(): void {
     this.doc.destroy();
+  }
+
+  private rereadTopic(topic: string, changes: MemberChange[]): void {
+    const before = this.mirror.get(topic);
+    const after = new Map<string, Entry>();
+    const map = this.topics.get(topic);
+    if (map instanceof Y.Map) {
+      for (const [memberId, value] of map.entries()) if (isEntry(value)) after.set(memberId, value);
+    }
+    for (const [memberId, entry] of before ?? []) {
+      const now = after.get(memberId);
+      if (now !== entry) changes.push({ topic, before: entry, after: now });
+    }
+    for (const [memberId, entry] of after) if (!before?.has(memberId)) changes.push({ topic, before: undefined, after: entry });
+    this.liveEntries += after.size - (before?.size ?? 0);
+    if (after.size > 0) this.mirror.set(topic, after);
+    else this.mirror.delete(topic);
+  }
+
+  private rereadMembers(topic: string, memberIds: Set<string>, changes: MemberChange[]): void {
+    const map = this.topics.get(topic);
+    let members = this.mirror.get(topic);
+    for (const memberId of memberIds) {
+      const value = map instanceof Y.Map ? map.get(memberId) : undefined;
+      const after = isEntry(value) ? value : undefined;
+      const before = members?.get(memberId);
+      if (before === after) continue;
+      changes.push({ topic, before, after });
+      if (after) {
+        if (!members) this.mirror.set(topic, (members = new Map()));
+        if (!before) this.liveEntries += 1;
+        members.set(memberId, after);
+      } else {
+        members!.delete(memberId);
+        this.liveEntries -= 1;
+      }
+    }
+    if (members?.size === 0) this.mirror.delete(topic);
   }
 }

@@ -7,35 +7,35 @@ import * as syncProtocol from "y-protocols/sync";
  * incarnation and carries that incarnation's sequence number, so a receiver that missed one
  * (Redis outage, dropped subscription) notices the gap and asks the owner for a resync.
  *
- * - `changes`: increments (or full states of new/rotated documents) of the sender's own documents,
- *   batched over one flush tick.
+ * Each node owns one document holding all its topics (see OwnedDoc).
+ * - `changes`: the increment (or the full state of a new or rotated generation) of the sender's
+ *   document, batched over one flush tick.
  * - `sync-request`: sent to everyone (`target` "") by a node that starts or whose subscription
  *   came back, or to one owner after a gap; it lists the state vector (y-protocols sync step 1) of
  *   every replica the requester holds, each owner answers for its own.
- * - `snapshot`: an owner's answer: every document it owns, as sync step 2 against the requester's
- *   state vector when the generation matches, else full. Topics missing from it are gone.
+ * - `snapshot`: an owner's answer: its document, as sync step 2 against the requester's state
+ *   vector when the generation matches, else full.
  * - `heartbeat`: nothing but the sequence number, so a gap is noticed even when nothing changes.
  * - `bye`: graceful close; receivers drop every entry of the sender.
  */
-export const WIRE_VERSION = 1;
+/** 2: one document per node (1 had one per topic and node, items and wants named their topic). */
+export const WIRE_VERSION = 2;
 
 const Kind = { changes: 1, snapshot: 2, "sync-request": 3, heartbeat: 4, bye: 5 } as const;
 type KindName = keyof typeof Kind;
 const kindByCode = new Map<number, KindName>(Object.entries(Kind).map(([name, code]) => [code, name as KindName]));
 
-/** One document's contribution: `sync` is a y-protocols sync step 2 or update message. */
+/** The sender's document's contribution: `sync` is a y-protocols sync step 2 or update message. */
 export interface DocItem {
-  topic: string;
   generation: number;
   /** A full state replaces the replica; otherwise it applies only to the same generation. */
   full: boolean;
   sync: Uint8Array;
 }
 
-/** What a requester holds of `owner`'s document in `topic`. */
+/** What a requester holds of `owner`'s document. */
 export interface SyncWant {
   owner: string;
-  topic: string;
   generation: number;
   stateVector: Uint8Array;
 }
@@ -70,7 +70,6 @@ export function encodeMessage(message: Message): Uint8Array {
       encoding.writeVarUint(encoder, message.wants.length);
       for (const want of message.wants) {
         encoding.writeVarString(encoder, want.owner);
-        encoding.writeVarString(encoder, want.topic);
         encoding.writeVarUint(encoder, want.generation);
         encoding.writeVarUint(encoder, syncProtocol.messageYjsSyncStep1);
         encoding.writeVarUint8Array(encoder, want.stateVector);
@@ -115,11 +114,10 @@ function readBody(decoder: decoding.Decoder, kind: KindName): MessageBody {
       const wants: SyncWant[] = [];
       for (let count = decoding.readVarUint(decoder); count > 0; count -= 1) {
         const owner = decoding.readVarString(decoder);
-        const topic = decoding.readVarString(decoder);
         const generation = decoding.readVarUint(decoder);
         const type = decoding.readVarUint(decoder);
         if (type !== syncProtocol.messageYjsSyncStep1) throw new Error(`sync request carries sync message type ${type}`);
-        wants.push({ owner, topic, generation, stateVector: decoding.readVarUint8Array(decoder) });
+        wants.push({ owner, generation, stateVector: decoding.readVarUint8Array(decoder) });
       }
       return { kind, target, wants };
     }
@@ -132,7 +130,6 @@ function readBody(decoder: decoding.Decoder, kind: KindName): MessageBody {
 function writeItems(encoder: encoding.Encoder, items: DocItem[]): void {
   encoding.writeVarUint(encoder, items.length);
   for (const item of items) {
-    encoding.writeVarString(encoder, item.topic);
     encoding.writeVarUint(encoder, item.generation);
     encoding.writeUint8(encoder, item.full ? 1 : 0);
     encoding.writeVarUint8Array(encoder, item.sync);
@@ -142,10 +139,9 @@ function writeItems(encoder: encoding.Encoder, items: DocItem[]): void {
 function readItems(decoder: decoding.Decoder): DocItem[] {
   const items: DocItem[] = [];
   for (let count = decoding.readVarUint(decoder); count > 0; count -= 1) {
-    const topic = decoding.readVarString(decoder);
     const generation = decoding.readVarUint(decoder);
     const full = decoding.readUint8(decoder) === 1;
-    items.push({ topic, generation, full, sync: decoding.readVarUint8Array(decoder) });
+    items.push({ generation, full, sync: decoding.readVarUint8Array(decoder) });
   }
   return items;
 }

@@ -187,6 +187,24 @@ describe("presence engine, several nodes", () => {
     }
   });
 
+  it("replicas see a topic's last leave, and the topic's return, as diffs", () => {
+    const cluster = new MemoryCluster();
+    const [a, b] = [cluster.add("a"), cluster.add("b")];
+    a.engine.track("t", "a1", "x", {});
+    a.engine.track("u", "a2", "y", {});
+    cluster.settle();
+    b.diffs.length = 0;
+    a.engine.untrack("t", "a1");
+    cluster.settle();
+    assert.deepEqual(b.diffs.map(({ topic, diff }) => [topic, Object.keys(diff.joins), Object.keys(diff.leaves)]), [["t", [], ["x"]]]);
+    assert.deepEqual(b.engine.list("t"), {});
+    assert.equal(b.engine.topicCount(), 1);
+    a.engine.track("t", "a3", "z", {});
+    cluster.settle();
+    assertConverged([a, b], "t");
+    assertConverged([a, b], "u");
+  });
+
   it("ignores malformed messages without throwing", () => {
     const cluster = new MemoryCluster();
     const node = cluster.add("a");

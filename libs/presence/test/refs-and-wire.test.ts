@@ -22,7 +22,7 @@ describe("phx_ref", () => {
 describe("presence wire format", () => {
   const bytes = fc.uint8Array({ maxLength: 64 });
   const plain = { noNullPrototype: true } as const;
-  const item = fc.record({ topic: fc.string(), generation: fc.nat(), full: fc.boolean(), sync: bytes }, plain);
+  const item = fc.record({ generation: fc.nat(), full: fc.boolean(), sync: bytes }, plain);
   const message: fc.Arbitrary<Message> = fc.oneof(
     fc.record({ kind: fc.constant("changes" as const), items: fc.array(item, { maxLength: 4 }) }, plain),
     fc.record({ kind: fc.constant("snapshot" as const), for: fc.string(), items: fc.array(item, { maxLength: 4 }) }, plain),
@@ -30,7 +30,7 @@ describe("presence wire format", () => {
       {
         kind: fc.constant("sync-request" as const),
         target: fc.string(),
-        wants: fc.array(fc.record({ owner: fc.string(), topic: fc.string(), generation: fc.nat(), stateVector: bytes }, plain), { maxLength: 4 }),
+        wants: fc.array(fc.record({ owner: fc.string(), generation: fc.nat(), stateVector: bytes }, plain), { maxLength: 4 }),
       },
       plain,
     ),
