@@ -93,6 +93,15 @@ async function startPod(component: string): Promise<{ child: ChildProcess; base:
   return { child, base, target, deployment };
 }
 
+/** Readiness follows liveness once Redis, presence and the relay are up: a moment later on a loaded machine. */
+async function untilReady(url: string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while ((await status(url)) !== 200) {
+    assert.ok(Date.now() < deadline, `${url} not 200 within ${START_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 async function status(url: string): Promise<number | undefined> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
@@ -114,7 +123,7 @@ function openSocket(base: string): Promise<WebSocket> {
 describe("chart pods run as rendered", () => {
   test("the bridge bundle starts with the rendered args and env and answers its probes", async () => {
     const { base, target, child } = await startPod("bridge");
-    assert.equal(await status(`${base}${target.readinessProbe?.httpGet?.path}`), 200);
+    await untilReady(`${base}${target.readinessProbe?.httpGet?.path}`);
     child.kill("SIGTERM");
     const [code] = (await once(child, "exit")) as [number | null];
     assert.equal(code, 0);
@@ -123,7 +132,7 @@ describe("chart pods run as rendered", () => {
   test("the gateway answers its probes, then drains on SIGTERM within the grace period", async () => {
     const { child, base, target, deployment } = await startPod("gateway");
     const readiness = `${base}${target.readinessProbe?.httpGet?.path}`;
-    assert.equal(await status(readiness), 200);
+    await untilReady(readiness);
 
     // Two sockets: the second is closed half a window after the first, so the drain is observable.
     const sockets = await Promise.all([openSocket(base), openSocket(base)]);
