@@ -126,7 +126,8 @@ describe("limits on a live node", () => {
       stalled.pause();
       const withStall = await flood("rooms:flood", fast);
       await eventually(async () => (await metricValue(gateway, "switchboard_slow_consumers_total")) === 1, "the slow consumer closed and counted", 10_000);
-      assert.ok(withStall <= baseline * 2 + 50, `fast client p99 ${withStall} ms with a stalled consumer, ${baseline} ms without`);
+      // Generous for a loaded machine: what it guards against is the fast client waiting on the stalled one.
+      assert.ok(withStall <= baseline * 2 + 150, `fast client p99 ${withStall} ms with a stalled consumer, ${baseline} ms without`);
       stalled.resume();
       await eventually(() => slow.frames.some((frame) => "close" in frame && frame.close.code === CloseCode.SLOW_CONSUMER), "the stalled client reads 4008 when it resumes", 10_000);
     } finally {
