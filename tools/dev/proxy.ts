@@ -21,6 +21,8 @@ export interface RoundRobinProxyOptions {
   readonly port?: number;
   readonly host?: string;
   readonly logger?: Logger;
+  /** Answer every WebSocket upgrade with 403, like a proxy that only speaks plain HTTP (LongPoll fallback). */
+  readonly refuseUpgrades?: boolean;
 }
 
 export interface RoundRobinProxy {
@@ -28,6 +30,8 @@ export interface RoundRobinProxy {
   readonly port: number;
   /** Requests and upgrades sent to each target so far, in target order. */
   routed(): number[];
+  /** Takes a target out of the rotation, as a balancer's health check does with a dead node. */
+  remove(index: number): void;
   close(): Promise<void>;
 }
 
@@ -42,9 +46,10 @@ export async function startRoundRobinProxy(options: RoundRobinProxyOptions): Pro
   const { targets, logger } = options;
   if (targets.length === 0) throw new Error("round-robin proxy needs at least one target");
   const routed = targets.map(() => 0);
+  const live = targets.map((_, index) => index);
   let cursor = 0;
   const nextTarget = (): number => {
-    const index = cursor % targets.length;
+    const index = live[cursor % live.length]!;
     cursor += 1;
     routed[index] = (routed[index] ?? 0) + 1;
     return index;
@@ -68,7 +73,7 @@ export async function startRoundRobinProxy(options: RoundRobinProxyOptions): Pro
       answer.pipe(res);
     });
     upstream.once("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "ECONNREFUSED" && replayable && attempt + 1 < targets.length && !res.headersSent) {
+      if (error.code === "ECONNREFUSED" && replayable && attempt + 1 < live.length && !res.headersSent) {
         return forwardRequest(req, res, attempt + 1);
       }
       logger?.warn({ err: error, upstream: target.port, path: req.url }, "dev proxy: upstream request failed");
@@ -99,7 +104,7 @@ export async function startRoundRobinProxy(options: RoundRobinProxyOptions): Pro
       client.pipe(upstream);
     });
     upstream.once("error", (error: NodeJS.ErrnoException) => {
-      if (!connected && error.code === "ECONNREFUSED" && attempt + 1 < targets.length && !client.destroyed) {
+      if (!connected && error.code === "ECONNREFUSED" && attempt + 1 < live.length && !client.destroyed) {
         return forwardUpgrade(req, client, head, attempt + 1);
       }
       logger?.warn({ err: error, upstream: target.port, path: req.url }, "dev proxy: upstream upgrade failed");
@@ -117,7 +122,8 @@ export async function startRoundRobinProxy(options: RoundRobinProxyOptions): Pro
   const server = createServer((req, res) => forwardRequest(req, res, 0));
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
-    forwardUpgrade(req, socket, head, 0);
+    if (options.refuseUpgrades) socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    else forwardUpgrade(req, socket, head, 0);
   });
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
@@ -133,6 +139,9 @@ export async function startRoundRobinProxy(options: RoundRobinProxyOptions): Pro
     url: `http://${host}:${port}`,
     port,
     routed: () => [...routed],
+    remove(index) {
+      if (live.length > 1 && live.includes(index)) live.splice(live.indexOf(index), 1);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of upgraded) socket.destroy();
