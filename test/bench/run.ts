@@ -240,6 +240,9 @@ interface RunResult {
   joins: { sent: number; ok: number; refused: number; lost: number; perNode: NodeJoins[] };
   /** The load generator's CPU share of one core while joining: near 100 % it, not the server, set the rate. */
   loadgenJoinCpuShare: number;
+  /** CPU of every server process (all nodes, and the bridge) per join answered: steadier than the rate on a shared machine. */
+  serverCpuMicrosPerJoin: number;
+  redisCpuMicrosPerJoin: number;
   /** join-storm: the killed node's clients rejoining the survivor at once. */
   rejoinsPerSecond?: number;
   rssKiBPerConnection: number;
@@ -276,9 +279,13 @@ async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, r
       180_000,
     )) as Extract<Reply, { type: "connected" }>;
     const loadgenCpuBefore = cpuSeconds(gen.child.pid!);
+    const serverCpuBefore = servers.pids().reduce((total, pid) => total + cpuSeconds(pid), 0);
+    const redisCpuBefore = cpuSeconds(redisPid);
     const joinStarted = performance.now();
     const { perNode } = (await gen.ask({ type: "join", timeoutMs: JOIN_TIMEOUT_MS }, "joined", NODES * JOIN_TIMEOUT_MS + 10_000)) as Extract<Reply, { type: "joined" }>;
     const loadgenJoinCpuShare = (cpuSeconds(gen.child.pid!) - loadgenCpuBefore) / ((performance.now() - joinStarted) / 1000);
+    const serverJoinCpu = servers.pids().reduce((total, pid) => total + cpuSeconds(pid), 0) - serverCpuBefore;
+    const redisJoinCpu = cpuSeconds(redisPid) - redisCpuBefore;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const rssAfter = servers.pids().reduce((sum, pid) => sum + rssKiB(pid), 0);
     const sum = (field: "sent" | "ok" | "refused" | "lost") => perNode.reduce((total, node) => total + node[field], 0);
@@ -291,6 +298,8 @@ async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, r
       joinsPerSecondPerNode: perNode.reduce((total, node) => total + node.joinsPerSecond, 0) / perNode.length,
       joins,
       loadgenJoinCpuShare,
+      serverCpuMicrosPerJoin: (serverJoinCpu / Math.max(1, joins.ok)) * 1e6,
+      redisCpuMicrosPerJoin: (redisJoinCpu / Math.max(1, joins.ok)) * 1e6,
       rssKiBPerConnection: (rssAfter - rssBefore) / Math.max(1, connected.clients),
       clean: joins.ok === joins.sent,
       machineBusyShare: 0,
@@ -336,6 +345,8 @@ async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, r
       joinsPerSecondPerNode: 0,
       joins: { sent: 0, ok: 0, refused: 0, lost: 0, perNode: [] },
       loadgenJoinCpuShare: 0,
+      serverCpuMicrosPerJoin: 0,
+      redisCpuMicrosPerJoin: 0,
       rssKiBPerConnection: 0,
       clean: false,
       machineBusyShare: 0,
@@ -360,22 +371,22 @@ function markdown(results: RunResult[], meta: Record<string, unknown>): string {
     `Date ${meta.date}, commit ${meta.commit}, ${meta.machine}. ${NODES} nodes per target, one load-generator process, one Redis. Mode: ${meta.mode}.`,
     "Ratios are switchboard ÷ baseline measured in the same run (lower is better for CPU, latency and memory; higher for throughput).",
     "",
-    "| scenario | target | clients | deliveries/s | p50 ms | p99 ms | p999 ms | CPU µs/delivery | RSS KiB/conn | connects/s | joins/s/node | loadgen CPU (joins) | rejoins/s | lost | dup | clean | machine busy |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    "| scenario | target | clients | deliveries/s | p50 ms | p99 ms | p999 ms | CPU µs/delivery | RSS KiB/conn | connects/s | joins/s/node | CPU µs/join (Redis) | loadgen CPU (joins) | rejoins/s | lost | dup | clean | machine busy |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
   ];
   for (const r of results) {
     const p = r.publish;
     lines.push(
-      `| ${r.scenario} | ${r.target} | ${r.clients} | ${p ? Math.round(p.deliveriesPerSecond) : "–"} | ${p?.latencyMs.p50.toFixed(1) ?? "–"} | ${p?.latencyMs.p99.toFixed(1) ?? "–"} | ${p?.latencyMs.p999.toFixed(1) ?? "–"} | ${r.serverCpuMicrosPerDelivery?.toFixed(2) ?? "–"}${r.bridge?.cpuMicrosPerDelivery === undefined ? "" : ` (bridge ${r.bridge.cpuMicrosPerDelivery.toFixed(2)})`} | ${r.rssKiBPerConnection.toFixed(1)} | ${Math.round(r.connectsPerSecond)} | ${Math.round(r.joinsPerSecondPerNode)} | ${(r.loadgenJoinCpuShare * 100).toFixed(0)}% | ${r.rejoinsPerSecond === undefined ? "–" : Math.round(r.rejoinsPerSecond)} | ${p?.lost ?? "–"} | ${p?.duplicates ?? "–"} | ${r.clean ? "yes" : "**no**"}${r.joins.ok === r.joins.sent ? "" : ` (joins: ${r.joins.refused} refused, ${r.joins.lost} unanswered)`}${r.bridge?.standby ? ` (bridge dropped ${r.bridge.standby} as standby)` : ""}${r.error ? ` (${r.error.split("\n")[0]})` : ""} | ${(r.machineBusyShare * 100).toFixed(0)}% |`,
+      `| ${r.scenario} | ${r.target} | ${r.clients} | ${p ? Math.round(p.deliveriesPerSecond) : "–"} | ${p?.latencyMs.p50.toFixed(1) ?? "–"} | ${p?.latencyMs.p99.toFixed(1) ?? "–"} | ${p?.latencyMs.p999.toFixed(1) ?? "–"} | ${r.serverCpuMicrosPerDelivery?.toFixed(2) ?? "–"}${r.bridge?.cpuMicrosPerDelivery === undefined ? "" : ` (bridge ${r.bridge.cpuMicrosPerDelivery.toFixed(2)})`} | ${r.rssKiBPerConnection.toFixed(1)} | ${Math.round(r.connectsPerSecond)} | ${Math.round(r.joinsPerSecondPerNode)} | ${r.serverCpuMicrosPerJoin.toFixed(0)} (${r.redisCpuMicrosPerJoin.toFixed(0)}) | ${(r.loadgenJoinCpuShare * 100).toFixed(0)}% | ${r.rejoinsPerSecond === undefined ? "–" : Math.round(r.rejoinsPerSecond)} | ${p?.lost ?? "–"} | ${p?.duplicates ?? "–"} | ${r.clean ? "yes" : "**no**"}${r.joins.ok === r.joins.sent ? "" : ` (joins: ${r.joins.refused} refused, ${r.joins.lost} unanswered)`}${r.bridge?.standby ? ` (bridge dropped ${r.bridge.standby} as standby)` : ""}${r.error ? ` (${r.error.split("\n")[0]})` : ""} | ${(r.machineBusyShare * 100).toFixed(0)}% |`,
     );
   }
-  lines.push("", "## Ratios (switchboard ÷ baseline)", "", "| scenario | vs | throughput | CPU/delivery | p99 | RSS/conn | joins/s/node | rejoins/s |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  lines.push("", "## Ratios (switchboard ÷ baseline)", "", "| scenario | vs | throughput | CPU/delivery | p99 | RSS/conn | joins/s/node | CPU/join | rejoins/s |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const scenario of new Set(results.map((r) => r.scenario))) {
     const ours = results.find((r) => r.scenario === scenario && r.target === "switchboard");
     for (const base of results.filter((r) => r.scenario === scenario && r.target !== "switchboard")) {
       if (!ours) continue;
       lines.push(
-        `| ${scenario} | ${base.target} | ${ratio(ours.publish?.deliveriesPerSecond, base.publish?.deliveriesPerSecond)} | ${ratio(ours.serverCpuMicrosPerDelivery, base.serverCpuMicrosPerDelivery)} | ${ratio(ours.publish?.latencyMs.p99, base.publish?.latencyMs.p99)} | ${ratio(ours.rssKiBPerConnection, base.rssKiBPerConnection)} | ${ratio(ours.joinsPerSecondPerNode, base.joinsPerSecondPerNode)} | ${ratio(ours.rejoinsPerSecond, base.rejoinsPerSecond)} |`,
+        `| ${scenario} | ${base.target} | ${ratio(ours.publish?.deliveriesPerSecond, base.publish?.deliveriesPerSecond)} | ${ratio(ours.serverCpuMicrosPerDelivery, base.serverCpuMicrosPerDelivery)} | ${ratio(ours.publish?.latencyMs.p99, base.publish?.latencyMs.p99)} | ${ratio(ours.rssKiBPerConnection, base.rssKiBPerConnection)} | ${ratio(ours.joinsPerSecondPerNode, base.joinsPerSecondPerNode)} | ${ratio(ours.serverCpuMicrosPerJoin, base.serverCpuMicrosPerJoin)} | ${ratio(ours.rejoinsPerSecond, base.rejoinsPerSecond)} |`,
       );
     }
   }
