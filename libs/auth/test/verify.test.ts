@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import jwt from "jsonwebtoken";
@@ -197,6 +198,77 @@ describe("hostile input", () => {
         assert.equal(result.ok, false);
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+/**
+ * What jsonwebtoken (the verifier before node:crypto took over, and still the issuer) says about a
+ * token: the reason its errors mapped to, or "passed" once signature and time checks are through.
+ */
+function jsonwebtokenVerdict(token: string, algorithms: jwt.Algorithm[]): string {
+  let decoded: jwt.Jwt | null;
+  try {
+    decoded = jwt.decode(token, { complete: true });
+  } catch {
+    return AuthErrorReason.MALFORMED;
+  }
+  if (!decoded || typeof decoded.payload !== "object") return AuthErrorReason.MALFORMED;
+  if (!algorithms.includes(decoded.header.alg as jwt.Algorithm)) return AuthErrorReason.ALGORITHM_REFUSED;
+  try {
+    jwt.verify(token, SECRET, { algorithms, clockTolerance: 5, clockTimestamp: NOW });
+    return "passed";
+  } catch (error) {
+    if (error instanceof jwt.TokenExpiredError) return AuthErrorReason.EXPIRED;
+    if (error instanceof jwt.NotBeforeError) return AuthErrorReason.NOT_YET_VALID;
+    if (error instanceof jwt.JsonWebTokenError) {
+      return /malformed|invalid token|signature is required/.test(error.message) ? AuthErrorReason.MALFORMED : AuthErrorReason.INVALID;
+    }
+    throw error;
+  }
+}
+
+function payloadIsNull(token: string): boolean {
+  try {
+    return JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()) === null;
+  } catch {
+    return false;
+  }
+}
+
+/** Signs any header and payload text, as an issuer holding the secret could. */
+function signRaw(header: string, payload: string, algorithm: "HS256" | "HS384"): string {
+  const signed = `${Buffer.from(header).toString("base64url")}.${Buffer.from(payload).toString("base64url")}`;
+  return `${signed}.${createHmac(algorithm === "HS256" ? "sha256" : "sha384", SECRET).update(signed).digest("base64url")}`;
+}
+
+describe("agreement with jsonwebtoken", () => {
+  test("property: every refusal before the claim checks gives jsonwebtoken's reason, every token it passes gets past them", () => {
+    const algorithms: jwt.Algorithm[] = ["HS256", "HS384"];
+    const time = fc.oneof(fc.integer({ min: NOW - 20, max: NOW + 20 }), fc.constantFrom("soon", null, true));
+    const claims = fc.record({ id: fc.constantFrom("u", 7), channel: fc.constantFrom("a", ["a", "b:*"]), exp: time, nbf: time }, { requiredKeys: [] });
+    const header = fc.record({ alg: fc.constantFrom("HS256", "HS384", "HS512", "none", "RS256", 5), typ: fc.constantFrom("JWT", "jwt", undefined) }, { requiredKeys: [] });
+    const payloadText = fc.oneof(claims.map((value) => JSON.stringify(value)), fc.json(), fc.string({ maxLength: 20 }));
+    const headerText = fc.oneof(header.map((value) => JSON.stringify(value)), fc.json({ maxDepth: 1 }), fc.string({ maxLength: 10 }));
+    const signed = fc.tuple(headerText, payloadText, fc.constantFrom("HS256", "HS384") as fc.Arbitrary<"HS256" | "HS384">).map(([h, p, alg]) => signRaw(h, p, alg));
+    // Damage anywhere: a changed, dropped or added character, or a segment swapped in.
+    const damaged = fc.tuple(signed, fc.nat(), fc.constantFrom("", "A", "-", ".", "=", "+")).map(([token, at, insert]) => {
+      const position = at % (token.length + 1);
+      return token.slice(0, position) + insert + token.slice(position + (insert === "" ? 1 : at % 2));
+    });
+    const token = fc.oneof(signed, damaged, fc.constant(sign(valid)), fc.constant(unsigned("HS256")), fc.constant(unsigned("none")));
+    const passedReasons = new Set<string>([AuthErrorReason.CLAIMS_INVALID]);
+    fc.assert(
+      fc.property(token, (candidate) => {
+        const verdict = jsonwebtokenVerdict(candidate, algorithms);
+        const result = verifier({ algorithms }).verify(candidate);
+        const ours = result.ok ? "ok" : result.reason;
+        // jsonwebtoken's answer to a `null` payload depended on the header's typ (or it threw); it is malformed here.
+        if (payloadIsNull(candidate)) assert.equal(ours, AuthErrorReason.MALFORMED, candidate);
+        else if (verdict === "passed") assert.ok(ours === "ok" || passedReasons.has(ours), `${candidate}: jsonwebtoken passed it, ours ${ours}`);
+        else assert.equal(ours, verdict, candidate);
+      }),
+      { numRuns: 5000 },
     );
   });
 });
