@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import { CloseCode, payloadValue } from "@switchboard/protocol";
 import type { Broadcast, Frame, Message, Payload, Ref, Serializer } from "@switchboard/protocol";
-import type { Channel, ChannelHandler, SocketInfo, TerminateReason } from "./handler.ts";
-import type { ChannelEvents, Fanout, HistoryReader, Meta, PresenceTracker, RecoveredMessage } from "./ports.ts";
+import type { Channel, ChannelHandler, ChannelPresence, SocketInfo, TerminateReason } from "./handler.ts";
+import type { ChannelEvents, Fanout, HistoryReader, Meta, PresenceState, PresenceTracker, RecoveredMessage } from "./ports.ts";
 import { ReplyError } from "./reply-errors.ts";
 import type { Router } from "./router.ts";
 import { TokenBucket } from "./rate-limit.ts";
@@ -46,13 +46,16 @@ interface HeldBroadcast {
   readonly historyId: string | undefined;
 }
 
-interface ChannelState {
-  readonly topic: string;
-  readonly joinRef: Ref;
-  readonly handler: ChannelHandler;
-  readonly channel: Channel;
-  readonly joinedAt: number;
-  tracked: boolean;
+/**
+ * One joined channel: the `Channel` its handler sees and this socket's bookkeeping for it, in one
+ * object with methods rather than a dozen closures per join (an idle node holds one per member).
+ * Handlers see it only through the `Channel` type.
+ */
+class ChannelState implements Channel {
+  readonly joinedAt = Date.now();
+  tracked = false;
+  /** False once the channel left, crashed, was replaced by a duplicate join or its socket closed: its pushes are dropped. */
+  current = true;
   /** The newest recorded broadcast this channel delivered: where a catch-up after an outage starts. */
   lastHistoryId?: string;
   /** Set while the node's subscriptions are lost: the catch-up starts after this id. */
@@ -64,6 +67,55 @@ interface ChannelState {
    * (its publisher waits for the one before it); arriving after the replay it is a duplicate.
    */
   replayedUpTo?: string;
+
+  constructor(
+    readonly topic: string,
+    readonly joinRef: Ref,
+    readonly handler: ChannelHandler,
+    readonly assigns: Record<string, unknown>,
+    readonly socket: SocketInfo,
+    private readonly wire: Wire,
+    readonly ports: Pick<ChannelSocketOptions, "fanout" | "presence">,
+  ) {}
+
+  push(event: string, payload: Payload): void {
+    if (this.current) this.wire.write(this.wire.serializer.encodePush({ joinRef: this.joinRef, ref: null, topic: this.topic, event, payload }));
+  }
+
+  broadcast(event: string, payload: Payload): Promise<void> {
+    return this.ports.fanout.broadcast({ topic: this.topic, event, payload });
+  }
+
+  broadcastFrom(event: string, payload: Payload): Promise<void> {
+    return this.ports.fanout.broadcast({ topic: this.topic, event, payload }, { exceptMemberId: this.socket.id });
+  }
+
+  /** A fresh handle per use: nothing is kept per channel for the few calls a handler makes. */
+  get presence(): ChannelPresence {
+    return new TrackedPresence(this);
+  }
+}
+
+class TrackedPresence implements ChannelPresence {
+  constructor(private readonly channel: ChannelState) {}
+
+  track(key: string, meta: Meta): string {
+    this.channel.tracked = true;
+    return this.channel.ports.presence.track(this.channel.topic, this.channel.socket.id, key, meta);
+  }
+
+  update(meta: Meta): void {
+    this.channel.ports.presence.update(this.channel.topic, this.channel.socket.id, meta);
+  }
+
+  untrack(): void {
+    this.channel.tracked = false;
+    this.channel.ports.presence.untrack(this.channel.topic, this.channel.socket.id);
+  }
+
+  list(): PresenceState {
+    return this.channel.ports.presence.list(this.channel.topic);
+  }
 }
 
 const HEARTBEAT_TOPIC = "phoenix";
@@ -84,11 +136,12 @@ const MAX_HELD_BROADCASTS = 10_000;
 export class ChannelSocket {
   readonly info: SocketInfo;
   private readonly channels = new Map<string, ChannelState>();
-  /** Topics whose join handler is still running: they hold a slot against the channel limit. */
-  private readonly joining = new Set<string>();
+  /** Joins whose handler is still running: they hold a slot against the channel limit. */
+  private joining = 0;
   private readonly queues: TopicQueues;
-  private readonly pushBudget: TokenBucket;
-  private readonly log: Logger;
+  // Made on first use: most sockets of an idle node never push or log (memory per connection).
+  private pushBudget: TokenBucket | undefined;
+  private logger: Logger | undefined;
   private closed = false;
   /** The node's subscriptions are lost: channels joined meanwhile hold live broadcasts too. */
   private suspended = false;
@@ -98,9 +151,16 @@ export class ChannelSocket {
     private readonly options: ChannelSocketOptions,
   ) {
     this.info = { id: wire.id, transport: wire.transport, params: wire.params, assigns: options.assigns ?? {} };
-    this.log = options.logger.child({ socket: wire.id });
-    this.pushBudget = new TokenBucket(options.limits.pushRatePerSecond);
-    this.queues = new TopicQueues((error) => this.log.error({ err: error }, "channel task failed"));
+    this.queues = new TopicQueues(this);
+  }
+
+  private get log(): Logger {
+    return (this.logger ??= this.options.logger.child({ socket: this.wire.id }));
+  }
+
+  /** A queued task failed outside any handler (TopicQueues reports it here). */
+  taskFailed(error: unknown): void {
+    this.log.error({ err: error }, "channel task failed");
   }
 
   get channelCount(): number {
@@ -153,8 +213,8 @@ export class ChannelSocket {
     const handler = state?.handler;
     if (!state || !handler?.handleOut || !handler.intercept?.includes(broadcast.event)) return false;
     try {
-      const payload = handler.handleOut(broadcast.event, payloadValue(broadcast.payload), state.channel);
-      if (payload !== null) state.channel.push(broadcast.event, payload);
+      const payload = handler.handleOut(broadcast.event, payloadValue(broadcast.payload), state);
+      if (payload !== null) state.push(broadcast.event, payload);
     } catch (error) {
       this.crash(state, error);
     }
@@ -236,13 +296,14 @@ export class ChannelSocket {
     // socket): Phoenix closes the old channel first; its phx_close goes out after the new reply.
     const previous = this.channels.get(topic);
     if (previous) this.removeChannel(previous, "duplicate_join");
-    else if (this.channels.size + this.joining.size >= this.options.limits.maxChannels) return refuse(ReplyError.TOO_MANY_CHANNELS);
+    else if (this.channels.size + this.joining >= this.options.limits.maxChannels) return refuse(ReplyError.TOO_MANY_CHANNELS);
     const closePrevious = () => {
       if (previous) this.push(previous.joinRef, previous.joinRef, topic, "phx_close", {});
     };
 
     let result;
-    this.joining.add(topic);
+    // Topic queues run one join per topic at a time, so a count is enough.
+    this.joining += 1;
     try {
       result = await handler.join(topic, payload, this.info);
     } catch (error) {
@@ -250,7 +311,7 @@ export class ChannelSocket {
       refuse(ReplyError.JOIN_CRASHED);
       return closePrevious();
     } finally {
-      this.joining.delete(topic);
+      this.joining -= 1;
     }
     if (this.closed) return;
     if ("error" in result) {
@@ -260,7 +321,7 @@ export class ChannelSocket {
       return closePrevious();
     }
 
-    const state = this.createChannel(topic, joinRef, handler, result.assigns ?? {});
+    const state = new ChannelState(topic, joinRef, handler, result.assigns ?? {}, this.info, this.wire, this.options);
     this.channels.set(topic, state);
     this.options.fanout.subscribe(this.wire.id, topic);
     const lastSeen = this.lastSeenOf(topic, payload);
@@ -271,7 +332,7 @@ export class ChannelSocket {
     this.options.events?.joined?.(topic, this.wire.id);
     if (handler.afterJoin) {
       try {
-        await handler.afterJoin(state.channel);
+        await handler.afterJoin(state);
       } catch (error) {
         this.crash(state, error);
       }
@@ -339,7 +400,7 @@ export class ChannelSocket {
       return;
     }
     if (this.isStale(message, state)) return;
-    if (!this.pushBudget.take()) {
+    if (!(this.pushBudget ??= new TokenBucket(this.options.limits.pushRatePerSecond)).take()) {
       this.options.events?.rateLimited?.();
       this.reply(state.joinRef, ref, topic, "error", { reason: ReplyError.RATE_LIMITED });
       return;
@@ -352,7 +413,7 @@ export class ChannelSocket {
     let result;
     try {
       if (!state.handler.handleIn) throw new Error(`no handleIn for event ${JSON.stringify(event)}`);
-      result = await state.handler.handleIn(event, payload, state.channel, { ref });
+      result = await state.handler.handleIn(event, payload, state, { ref });
     } catch (error) {
       return this.crash(state, error);
     }
@@ -388,50 +449,15 @@ export class ChannelSocket {
   private removeChannel(state: ChannelState, reason: TerminateReason): void {
     if (this.channels.get(state.topic) !== state) return;
     this.channels.delete(state.topic);
+    state.current = false;
     this.options.fanout.unsubscribe(this.wire.id, state.topic);
     if (state.tracked) this.options.presence.untrack(state.topic, this.wire.id);
     this.options.events?.left?.(state.topic, this.wire.id, reason);
     try {
-      state.handler.terminate?.(reason, state.channel);
+      state.handler.terminate?.(reason, state);
     } catch (error) {
       this.log.error({ err: error, topic: state.topic }, "terminate callback failed");
     }
-  }
-
-  private createChannel(topic: string, joinRef: Ref, handler: ChannelHandler, assigns: Record<string, unknown>): ChannelState {
-    const socketId = this.wire.id;
-    const { fanout, presence } = this.options;
-    const state: ChannelState = {
-      topic,
-      joinRef,
-      handler,
-      joinedAt: Date.now(),
-      tracked: false,
-      channel: {
-        topic,
-        joinRef,
-        socket: this.info,
-        assigns,
-        push: (event, payload) => {
-          if (this.channels.get(topic) === state) this.push(joinRef, null, topic, event, payload);
-        },
-        broadcast: (event, payload) => fanout.broadcast({ topic, event, payload }),
-        broadcastFrom: (event, payload) => fanout.broadcast({ topic, event, payload }, { exceptMemberId: socketId }),
-        presence: {
-          track: (key: string, meta: Meta) => {
-            state.tracked = true;
-            return presence.track(topic, socketId, key, meta);
-          },
-          update: (meta: Meta) => presence.update(topic, socketId, meta),
-          untrack: () => {
-            state.tracked = false;
-            presence.untrack(topic, socketId);
-          },
-          list: () => presence.list(topic),
-        },
-      },
-    };
-    return state;
   }
 
   private reply(joinRef: Ref, ref: Ref, topic: string, status: "ok" | "error", response: Payload): void {

@@ -1,17 +1,23 @@
 type Task = () => void | Promise<void>;
 
+/** Where a task's failure goes: the socket that owns the queues (no closure per socket). */
+export interface TaskFailures {
+  taskFailed(error: unknown): void;
+}
+
 /**
  * Runs a socket's messages for one topic in arrival order while letting different topics
  * proceed independently: Phoenix gets the same from one process per channel. A task that
  * completes synchronously costs no promise; only async handlers make later tasks wait.
  */
 export class TopicQueues {
-  private readonly waiting = new Map<string, Task[]>();
+  /** Only while some topic has an async task running: an idle socket holds no map. */
+  private waiting: Map<string, Task[]> | undefined;
 
-  constructor(private readonly onError: (error: unknown) => void) {}
+  constructor(private readonly failures: TaskFailures) {}
 
   run(topic: string, task: Task): void {
-    const queue = this.waiting.get(topic);
+    const queue = this.waiting?.get(topic);
     if (queue) {
       queue.push(task);
       return;
@@ -19,7 +25,7 @@ export class TopicQueues {
     const pending = this.start(task);
     if (pending) {
       const next: Task[] = [];
-      this.waiting.set(topic, next);
+      (this.waiting ??= new Map()).set(topic, next);
       void pending.then(() => this.drain(topic, next));
     }
   }
@@ -32,16 +38,17 @@ export class TopicQueues {
         return;
       }
     }
-    this.waiting.delete(topic);
+    this.waiting!.delete(topic);
+    if (this.waiting!.size === 0) this.waiting = undefined;
   }
 
   /** Returns a promise that never rejects when the task is async, undefined when it finished. */
   private start(task: Task): Promise<void> | undefined {
     try {
       const result = task();
-      return result instanceof Promise ? result.catch(this.onError) : undefined;
+      return result instanceof Promise ? result.catch((error: unknown) => this.failures.taskFailed(error)) : undefined;
     } catch (error) {
-      this.onError(error);
+      this.failures.taskFailed(error);
       return undefined;
     }
   }
