@@ -17,12 +17,6 @@ export function connectRedis(url: string, role: string, log: Logger): Redis {
     maxRetriesPerRequest: 2,
     commandTimeout: COMMAND_TIMEOUT_MS,
     connectionName: `switchboard-bridge-${role}`,
-    // The leader forwards every backend message as one SPUBLISH: pipelined, the messages read in
-    // one tick leave in one write instead of one syscall each (that write was most of the
-    // bridge's CPU). Subscription commands stay direct so that a PING issued after them on a
-    // subscriber connection (duplicates inherit these options) is still answered after them.
-    enableAutoPipelining: true,
-    autoPipeliningIgnoredCommands: ["ssubscribe", "sunsubscribe", "ping"],
   });
   watchConnection(redis, role, log);
   return redis;
