@@ -31,7 +31,11 @@ export type Command =
     }
   /** Join every client's topics over its open socket, one node after the other. */
   | { type: "join"; timeoutMs: number }
-  | { type: "publish"; messages: number; rate: number; payloadBytes: number; path: PublishPath; settleMs: number }
+  /**
+   * Delivery is over once every expected (client, message) pair arrived and `graceMs` more passed
+   * without (late duplicates still count), or when nothing arrived for `settleMs`.
+   */
+  | { type: "publish"; messages: number; rate: number; payloadBytes: number; path: PublishPath; settleMs: number; graceMs: number }
   /** Join storm: once the clients of a killed node see their socket close, all rejoin through the first node at once. */
   | { type: "storm"; expected: number; timeoutMs: number };
 
@@ -79,6 +83,7 @@ interface Client {
 
 const now = () => performance.timeOrigin + performance.now();
 const send = (message: unknown) => process.send?.(message);
+const SETTLE_POLL_MS = 50;
 /** Sockets opened at once while connecting: more is a SYN flood on one core, not a measure of the server. */
 const CONNECT_WAVE = 200;
 
@@ -90,6 +95,9 @@ let topicPrefix = "";
 let messages = 0;
 let latencies = new Float64Array(0);
 let latencyCount = 0;
+/** Every delivery received, and the (client, message) pairs received at least once. */
+let arrivals = 0;
+let firstArrivals = 0;
 let firstPublishAt = 0;
 let lastDeliveryAt = 0;
 let wrongTopic = 0;
@@ -104,6 +112,8 @@ function record(client: Client, payload: { id: number; t: number }): void {
     wrongTopic++;
     return;
   }
+  arrivals++;
+  if (client.received[payload.id] === 0) firstArrivals++;
   if (client.received[payload.id]! < 255) client.received[payload.id]!++;
   if (latencyCount < latencies.length) latencies[latencyCount++] = at - payload.t;
   lastDeliveryAt = at;
@@ -278,6 +288,8 @@ async function publish(command: Extract<Command, { type: "publish" }>): Promise<
   for (let id = 0; id < messages; id++) expected += perTopic[id % topics]!;
   latencies = new Float64Array(Math.min(expected, 5_000_000));
   latencyCount = 0;
+  arrivals = 0;
+  firstArrivals = 0;
   wrongTopic = 0;
 
   const redis = new Redis(redisUrl);
@@ -310,12 +322,13 @@ async function publish(command: Extract<Command, { type: "publish" }>): Promise<
   const publishSeconds = (now() - firstPublishAt) / 1000;
   send({ type: "published" });
 
-  // Wait until everything arrived or nothing moved for settleMs.
-  for (;;) {
-    const before = latencyCount;
-    await new Promise((resolve) => setTimeout(resolve, command.settleMs));
-    if (latencyCount === before) break;
+  let lastProgress = now();
+  let arrivalsSeen = arrivals;
+  while (firstArrivals < expected && now() - lastProgress < command.settleMs) {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+    if (arrivals !== arrivalsSeen) [arrivalsSeen, lastProgress] = [arrivals, now()];
   }
+  if (firstArrivals === expected) await new Promise((resolve) => setTimeout(resolve, command.graceMs));
   await redis.quit();
 
   let delivered = 0;
@@ -392,6 +405,7 @@ process.on("message", (command: Command) => {
     send({ type: "error", message: error instanceof Error ? error.stack : String(error) });
   });
 });
+send({ type: "ready" });
 process.on("disconnect", () => {
   for (const client of clients) client.close();
   process.exit(0);

@@ -4,7 +4,9 @@
  * the baselines' and as a ratio, because absolute numbers on a shared 2-core machine drift.
  *
  *   npm run bench              full suite (≤ 15 min)
- *   npm run bench -- --quick   smoke-sized (≤ 2 min)
+ *   npm run bench -- --quick   smoke-sized (≤ 2 min): a target's servers are kept from one scenario to
+ *                              the next unless one of their nodes was killed (each scenario on its own
+ *                              topics), so RSS deltas there are taken on warm processes
  *   npm run bench -- --only steady,fanout --targets switchboard,raw-ws
  *   npm run bench -- --only steady --targets switchboard --profile   (.cpuprofile per gateway node and bridge in results/profiles/)
  *
@@ -39,7 +41,14 @@ const UNLIMITED_PUSH_RATE = 1_000_000;
 const BRIDGE_LEASE_TIMEOUT_MS = 20_000;
 /** Delivery is over when nothing arrived for this long; on a loaded shared machine stalls of a second happen. */
 const SETTLE_MS = 3_000;
+/**
+ * Once every expected delivery arrived, a duplicate could still be on its way (a second
+ * forwarding travels the same path milliseconds behind the first): this long is waited for one.
+ */
+const GRACE_MS = quick ? 1_000 : SETTLE_MS;
 const STORM_CLOSE_TIMEOUT_MS = 10_000;
+/** Pause between the last join answer and the RSS reading (allocation after the replies: presence flushes, GC). */
+const RSS_SETTLE_MS = quick ? 250 : 1_000;
 /** A node's joins not answered within this are counted lost. */
 const JOIN_TIMEOUT_MS = 120_000;
 
@@ -195,6 +204,7 @@ async function startProcesses(target: Target, redis: RedisProcess, children: Chi
 }
 
 type Reply =
+  | { type: "ready" }
   | { type: "connected"; ms: number; clients: number; connectsPerSecond: number }
   | { type: "joined"; perNode: NodeJoins[] }
   | { type: "rejoined"; ms: number; clients: number; failed: number; joinsPerSecond: number }
@@ -202,13 +212,23 @@ type Reply =
   | { type: "result"; result: PublishResult }
   | { type: "error"; message: string };
 
-function loadgen(): { child: ChildProcess; ask(command: Command, until: Reply["type"], timeoutMs: number): Promise<Reply>; on(type: Reply["type"], f: () => void): void } {
+/** `ready` settles once the child listens for commands (one sent earlier would be lost). */
+function loadgen(): { child: ChildProcess; ready: Promise<void>; ask(command: Command, until: Reply["type"], timeoutMs: number): Promise<Reply> } {
   const child = fork(fileURLToPath(new URL("./loadgen.ts", import.meta.url)), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "ignore", "inherit", "ipc"] });
-  const listeners = new Map<string, () => void>();
-  child.on("message", (reply: Reply) => listeners.get(reply.type)?.());
+  const ready = new Promise<void>((resolve, reject) => {
+    child.once("exit", (code, signal) => reject(new Error(`loadgen exited with ${code ?? signal} before it was ready`)));
+    const onReady = (reply: Reply) => {
+      if (reply.type !== "ready") return;
+      child.off("message", onReady);
+      resolve();
+    };
+    child.on("message", onReady);
+  });
+  // Once ready, a later exit is reported by the command waiting for it.
+  ready.catch(() => undefined);
   return {
     child,
-    on: (type, f) => listeners.set(type, f),
+    ready,
     ask: (command, until, timeoutMs) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`loadgen: no ${until} within ${timeoutMs} ms`)), timeoutMs);
@@ -255,13 +275,20 @@ interface RunResult {
   error?: string;
 }
 
+/** --quick: each target's servers, while all of their nodes live, for the next scenario. */
+const warmServers = new Map<Target, Servers>();
+
 async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, redisPid: number): Promise<RunResult> {
   const machineStart = machineCpu();
-  let servers: Servers | undefined;
+  let servers: Servers | undefined = warmServers.get(target);
+  warmServers.delete(target);
   let gen: ReturnType<typeof loadgen> | undefined;
+  let keepServers = false;
   try {
-    servers = await startTarget(target, redis);
+    // The load generator starts (tsx compiling it) while the servers do.
     gen = loadgen();
+    servers ??= await startTarget(target, redis);
+    await gen.ready;
     const rssBefore = servers.pids().reduce((sum, pid) => sum + rssKiB(pid), 0);
     const connected = (await gen.ask(
       {
@@ -271,7 +298,7 @@ async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, r
         clients: scenario.clients,
         topics: scenario.topics,
         joinsPerClient: scenario.joinsPerClient ?? 1,
-        topicPrefix: target === "switchboard" && scenario.path === "handler" ? "rooms:bench-" : "bench:",
+        topicPrefix: target === "switchboard" && scenario.path === "handler" ? `rooms:bench-${scenario.name}-` : `bench-${scenario.name}:`,
         secret: target === "switchboard" ? TEST_SECRET : undefined,
         redisUrl: redis.url,
       },
@@ -286,7 +313,7 @@ async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, r
     const loadgenJoinCpuShare = (cpuSeconds(gen.child.pid!) - loadgenCpuBefore) / ((performance.now() - joinStarted) / 1000);
     const serverJoinCpu = servers.pids().reduce((total, pid) => total + cpuSeconds(pid), 0) - serverCpuBefore;
     const redisJoinCpu = cpuSeconds(redisPid) - redisCpuBefore;
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await new Promise((resolve) => setTimeout(resolve, RSS_SETTLE_MS));
     const rssAfter = servers.pids().reduce((sum, pid) => sum + rssKiB(pid), 0);
     const sum = (field: "sent" | "ok" | "refused" | "lost") => perNode.reduce((total, node) => total + node[field], 0);
     const joins = { sent: sum("sent"), ok: sum("ok"), refused: sum("refused"), lost: sum("lost"), perNode };
@@ -317,7 +344,7 @@ async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, r
       const bridgeBefore = servers.bridgePid === undefined ? 0 : cpuSeconds(servers.bridgePid);
       if (scenario.killNodeMidway) setTimeout(() => servers?.killOne(), ((scenario.messages / scenario.rate) * 1000) / 2);
       const reply = (await gen.ask(
-        { type: "publish", messages: scenario.messages, rate: scenario.rate, payloadBytes: scenario.payloadBytes, path: scenario.path, settleMs: SETTLE_MS },
+        { type: "publish", messages: scenario.messages, rate: scenario.rate, payloadBytes: scenario.payloadBytes, path: scenario.path, settleMs: SETTLE_MS, graceMs: GRACE_MS },
         "result",
         300_000,
       )) as Extract<Reply, { type: "result" }>;
@@ -335,6 +362,7 @@ async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, r
     const machineEnd = machineCpu();
     const busy = machineEnd.busy - machineStart.busy;
     result.machineBusyShare = busy / Math.max(1e-6, busy + (machineEnd.idle - machineStart.idle));
+    keepServers = quick && !scenario.joinStorm && !scenario.killNodeMidway;
     return result;
   } catch (error) {
     return {
@@ -355,7 +383,8 @@ async function runOne(scenario: Scenario, target: Target, redis: RedisProcess, r
   } finally {
     if (gen?.child.connected) gen.child.disconnect();
     gen?.child.kill();
-    await servers?.stop();
+    if (servers && keepServers) warmServers.set(target, servers);
+    else await servers?.stop();
   }
 }
 
@@ -408,6 +437,7 @@ try {
     }
   }
 } finally {
+  await Promise.all([...warmServers.values()].map((servers) => servers.stop()));
   await redis.stop();
 }
 const meta = {
