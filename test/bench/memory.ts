@@ -3,7 +3,7 @@
  * probe) and one Redis, opens C idle clients in a separate process, then joins each client to a
  * bridge topic of its own (the bench's idle-memory scenario: C topics, presence tracked), and
  * prints, between the stages, bytes per connection summed over the nodes: RSS as the bench reads
- * it (no GC), RSS, V8 heap and off-heap memory after full GCs. With --snapshot, also the heap
+ * it (no GC), RSS, V8 heap (used and reserved) and off-heap memory after full GCs. With --snapshot, also the heap
  * grown per connection by constructor (self sizes, from heap snapshots; these inflate the RSS).
  *
  *   flock /tmp/bench.lock node --import tsx test/bench/memory.ts [--clients 10000] [--nodes 2] [--snapshot]
@@ -103,6 +103,8 @@ const columns: Array<[string, (m: Measured) => number]> = [
   ["RSS, no GC (bench)", (m) => m.rssBeforeGc],
   ["RSS after GC", (m) => m.rss],
   ["V8 heap used", (m) => m.heapUsed],
+  ["V8 heap reserved, unused", (m) => m.heapTotal - m.heapUsed],
+  ["RSS outside the V8 heap", (m) => m.rss - m.heapTotal],
   ["external (incl. array buffers)", (m) => m.external],
 ];
 console.log(`\n${CLIENTS} clients over ${NODES} node(s), each joined to a bridge topic of its own; KiB per connection, all nodes summed\n`);

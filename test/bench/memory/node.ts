@@ -16,7 +16,7 @@ import { summariseHeapSnapshot, type ClassSize } from "./heap-summary.ts";
 export type ProbeRequest = { type: "measure" } | { type: "snapshot" };
 export type ProbeReply =
   | { type: "listening"; url: string }
-  | { type: "measured"; rssBeforeGc: number; rss: number; heapUsed: number; external: number; arrayBuffers: number }
+  | { type: "measured"; rssBeforeGc: number; rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number }
   | { type: "snapshot"; classes: Record<string, ClassSize> };
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -32,7 +32,7 @@ process.on("message", (request: ProbeRequest) => {
     gc();
     gc();
     const usage = process.memoryUsage();
-    reply({ type: "measured", rssBeforeGc, rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external, arrayBuffers: usage.arrayBuffers });
+    reply({ type: "measured", rssBeforeGc, rss: usage.rss, heapTotal: usage.heapTotal, heapUsed: usage.heapUsed, external: usage.external, arrayBuffers: usage.arrayBuffers });
   } else {
     const file = writeHeapSnapshot(join(tmpdir(), `switchboard-memory-${process.pid}.heapsnapshot`));
     try {
