@@ -1,12 +1,13 @@
 /**
  * Where a gateway's idle memory goes, per connection. Starts K real gateway nodes (with a memory
- * probe) and one Redis, opens C idle clients in a separate process, then joins each client to a
- * bridge topic of its own (the bench's idle-memory scenario: C topics, presence tracked), and
- * prints, between the stages, bytes per connection summed over the nodes: RSS as the bench reads
- * it (no GC), RSS, V8 heap (used and reserved) and off-heap memory after full GCs. With --snapshot, also the heap
- * grown per connection by constructor (self sizes, from heap snapshots; these inflate the RSS).
+ * probe) and one Redis, opens C idle clients in a separate process, then joins client i to bridge
+ * topic i mod T (T = C by default: the bench's idle-memory scenario, presence tracked; T = 1 is its
+ * fan-out), and prints, between the steps, bytes per connection summed over the nodes: RSS as the
+ * bench reads it (no GC), then after full GCs RSS, V8 heap (used, reserved), the rest of the RSS
+ * and off-heap buffers. With --snapshot, also the heap grown per connection by constructor
+ * (self and retained sizes, from heap snapshots; taking them inflates the RSS).
  *
- *   flock /tmp/bench.lock node --import tsx test/bench/memory.ts [--clients 10000] [--nodes 2] [--snapshot]
+ *   flock /tmp/bench.lock node --import tsx test/bench/memory.ts [--clients 10000] [--topics <clients>] [--nodes 2] [--snapshot]
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -18,9 +19,11 @@ import type { ClientsReply, ClientsRequest } from "./memory/clients.ts";
 import type { ProbeReply, ProbeRequest } from "./memory/node.ts";
 
 const { values: flags } = parseArgs({
-  options: { clients: { type: "string", default: "10000" }, nodes: { type: "string", default: "2" }, snapshot: { type: "boolean", default: false } },
+  options: { clients: { type: "string", default: "10000" }, topics: { type: "string" }, nodes: { type: "string", default: "2" }, snapshot: { type: "boolean", default: false } },
 });
 const CLIENTS = Number(flags.clients);
+/** One topic per client unless told: the bench's idle-memory scenario (--topics 1 is its fan-out). */
+const TOPICS = Number(flags.topics ?? flags.clients);
 const NODES = Number(flags.nodes);
 /** Rows of the constructor table: the largest growths per connection. */
 const TOP_CLASSES = 30;
@@ -89,7 +92,7 @@ try {
   stages.push(await stage("started"));
   await clientStep({ type: "open", urls: nodes.map((node) => node.url), clients: CLIENTS });
   stages.push(await stage("connected"));
-  await clientStep({ type: "join", topicPrefix: "bench:", secret: TEST_SECRET });
+  await clientStep({ type: "join", topicPrefix: "bench:", topics: TOPICS, secret: TEST_SECRET });
   stages.push(await stage("joined"));
 } finally {
   clients.disconnect();
@@ -107,7 +110,7 @@ const columns: Array<[string, (m: Measured) => number]> = [
   ["RSS outside the V8 heap", (m) => m.rss - m.heapTotal],
   ["external (incl. array buffers)", (m) => m.external],
 ];
-console.log(`\n${CLIENTS} clients over ${NODES} node(s), each joined to a bridge topic of its own; KiB per connection, all nodes summed\n`);
+console.log(`\n${CLIENTS} clients over ${NODES} node(s), joined to ${TOPICS} bridge topic(s); KiB per connection, all nodes summed\n`);
 console.log(`| step | ${columns.map(([name]) => name).join(" | ")} |`);
 console.log(`| --- | ${columns.map(() => "---:").join(" | ")} |`);
 for (let i = 1; i < stages.length; i++) {

@@ -1,14 +1,14 @@
 /**
  * The memory bench's clients, in their own process so none of their memory counts: `open` opens
- * one raw Phoenix V2 WebSocket per client spread over the nodes, `join` joins each to a topic of
- * its own (`<prefix><index>`, with a join token when a secret is given), as the bench does.
+ * one raw Phoenix V2 WebSocket per client spread over the nodes, `join` joins client i to topic
+ * `<prefix><i mod topics>` (with a join token when a secret is given), as the bench does.
  */
 import jwt from "jsonwebtoken";
 import WebSocket from "ws";
 
 export type ClientsRequest =
   | { type: "open"; urls: string[]; clients: number }
-  | { type: "join"; topicPrefix: string; secret?: string };
+  | { type: "join"; topicPrefix: string; topics: number; secret?: string };
 export type ClientsReply = { type: "done"; ok: number; failed: number; ms: number };
 
 /** Opened or joined this many at a time: the nodes' cost is measured, not a SYN flood. */
@@ -61,10 +61,10 @@ process.on("message", (request: ClientsRequest) => {
       sockets.push(...ok);
       return { ok: ok.length, failed };
     }
-    const { secret, topicPrefix } = request;
+    const { secret, topicPrefix, topics } = request;
     const { ok, failed } = await inWaves(sockets.length, (index) => {
-      const topic = `${topicPrefix}${index}`;
-      const token = secret ? jwt.sign({ id: `bench-${index}`, channel: topic }, secret, { expiresIn: "1h" }) : undefined;
+      const topic = `${topicPrefix}${index % topics}`;
+      const token = secret ? jwt.sign({ id: `bench-${index % topics}`, channel: topic }, secret, { expiresIn: "1h" }) : undefined;
       return join(sockets[index]!, topic, token);
     });
     return { ok: ok.length, failed };
