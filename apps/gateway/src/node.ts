@@ -11,7 +11,7 @@ import { createHistory, recordingBroadcast } from "@switchboard/history";
 import { createPresence } from "@switchboard/presence";
 import { CloseCode } from "@switchboard/protocol";
 import { createRedisLongPollRelay, createTransportServer } from "@switchboard/transport";
-import type { Connection } from "@switchboard/transport";
+import { ConnectionMember } from "./connection-member.ts";
 import { checkOrigin } from "@switchboard/auth";
 import { registerRoutes } from "./channels/routes.ts";
 import { createHttpRoutes } from "./http/routes.ts";
@@ -39,7 +39,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   if (!config.redisUrl) throw new Error("REDIS_URL is not set: a gateway node needs Redis (npm start starts a private one)");
   const redis: Redis = connectRedis(config.redisUrl, log);
 
-  const sockets = new Map<string, { socket: ChannelSocket; connection: Connection }>();
+  const sockets = new Map<string, ConnectionMember>();
   const ipLimit = createIpLimit(config.maxConnectionsPerIp);
   let draining = false;
 
@@ -102,6 +102,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     broadcast: recordingBroadcast(history, async (broadcast, options) => void (await cluster.broadcast(broadcast, options))),
     subscriptionsSettled: () => cluster.subscriptionsSettled(),
   };
+  // One options object for every socket: a node holds thousands.
+  const socketOptions = { router, fanout, presence, limits, logger: log, events: channelEvents, history };
 
   // A Redis outage cuts this node off other nodes' broadcasts; once subscribed again, channels on
   // recovery topics catch up from history on their own (their sockets stayed connected, so no
@@ -143,14 +145,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         return connection.close(CloseCode.RATE_LIMITED, "too many connections from this address");
       }
       metrics.connectionsOpened.inc({ transport: connection.transport });
-      const socket = new ChannelSocket(connection, { router, fanout, presence, limits, logger: log, events: channelEvents, history });
-      sockets.set(connection.id, { socket, connection });
-      cluster.add({
-        id: connection.id,
-        serializer: connection.serializer,
-        write: (frame) => connection.write(frame),
-        intercept: (broadcast, historyId) => socket.intercept(broadcast, historyId),
-      });
+      const socket = new ChannelSocket(connection, socketOptions);
+      const member = new ConnectionMember(connection, socket);
+      sockets.set(connection.id, member);
+      cluster.add(member);
       connection.on("frame", (frame) => socket.receive(frame));
       connection.on("close", (code) => {
         metrics.closes.inc({ code: String(code) });
