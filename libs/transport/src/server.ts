@@ -53,16 +53,6 @@ export interface EngineHeartbeat {
 
 const ENGINE_HEARTBEAT: EngineHeartbeat = { intervalMs: ENGINE_PING_INTERVAL_MS, timeoutMs: ENGINE_PING_TIMEOUT_MS };
 
-/**
- * engine.io keeps the handshake request on its socket for the socket's whole life (for socket.io;
- * engine.io itself reads it only while constructing the socket). A Phoenix connection has taken
- * what it needs from it (headers, params), so the request, its raw headers and stream state go:
- * an idle node holds one per connection. engine.io clients keep theirs (their upgrade is engine.io's).
- */
-function releaseHandshakeRequest(socket: Socket): void {
-  (socket as { request: IncomingMessage | undefined }).request = undefined;
-}
-
 export function createTransportServer(options: TransportOptions, heartbeat: EngineHeartbeat = ENGINE_HEARTBEAT): TransportServer {
   const { logger } = options;
   const engine = new Server({
@@ -120,7 +110,6 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
     const carrier = carrierOf(socket);
     if (!carrier) return socket.close(true);
     const connection = new EngineConnection(socket.transport.sid, socket, carrier, options, logger);
-    if (carrier instanceof PhoenixTransport) releaseHandshakeRequest(socket);
     connections.set(connection.id, connection);
     counts[connection.transport]++;
     if (carrier instanceof PhoenixLongPollTransport) sessions.set(connection.id, carrier);
