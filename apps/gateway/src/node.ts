@@ -191,8 +191,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     if (isSocketPath(req)) return afterPresence(() => socketRequest(req, res));
     routes(req, res);
   });
+  // One listener for every socket: a closure made per upgrade would share the upgrade's scope and
+  // keep its request alive for the connection's life.
+  const onUpgradeSocketError = (error: Error) => log.debug({ err: error }, "upgrade socket error");
   server.on("upgrade", (req, socket, head) => {
-    socket.on("error", (error) => log.debug({ err: error }, "upgrade socket error"));
+    socket.on("error", onUpgradeSocketError);
     afterPresence(() => {
       if (socket.destroyed) return;
       if (overIpLimit(req)) return socket.end("HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");

@@ -55,6 +55,9 @@ const ENGINE_HEARTBEAT: EngineHeartbeat = { intervalMs: ENGINE_PING_INTERVAL_MS,
 
 export function createTransportServer(options: TransportOptions, heartbeat: EngineHeartbeat = ENGINE_HEARTBEAT): TransportServer {
   const { logger } = options;
+  // One listener for every socket: a closure made per upgrade would share handleUpgrade's scope and
+  // keep its request alive for the connection's life.
+  const onUpgradeSocketError = (error: Error) => logger.debug({ err: error }, "upgrade socket error");
   const engine = new Server({
     // engine.io's own transports serve engine.io clients (ENGINE_IO_PATH); Phoenix clients reach
     // ours, named by our request step.
@@ -205,7 +208,7 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
     handleUpgrade(req, socket, head) {
       const route = routeRequest(routes, req.url);
       if (!route) return false;
-      socket.on("error", (error) => logger.debug({ err: error }, "upgrade socket error"));
+      socket.on("error", onUpgradeSocketError);
       if (route.kind === "longpoll") {
         refuseUpgrade(socket, 400);
         return true;
