@@ -73,11 +73,31 @@ export function guardSubscriber(
   subscriber: Redis,
   onFailure: (command: string, channels: string | string[], error: unknown) => void,
 ): GuardedSubscriber {
+  // A burst of joins to new topics subscribes a room each. The commands of one tick leave in one
+  // write (the socket corked until the tick ends) instead of a syscall each: 13.7–25.4 instead of
+  // 17.6–32.2 µs of CPU per SSUBSCRIBE, 20 per tick (microbenchmark). Corking keeps their order,
+  // and that of the PING subscriptionsSettled sends after them.
+  let corked = false;
+  const corkForThisTick = () => {
+    if (corked || subscriber.status !== "ready") return;
+    const stream = subscriber.stream;
+    corked = true;
+    stream.cork();
+    process.nextTick(() => {
+      corked = false;
+      stream.uncork();
+    });
+  };
   return {
     on: (event, listener) => void subscriber.on(event, listener),
-    ssubscribe: (channel) => subscriber.ssubscribe(channel).catch((error: unknown) => onFailure("ssubscribe", channel, error)),
-    sunsubscribe: (channels) =>
-      subscriber.sunsubscribe(...[channels].flat()).catch((error: unknown) => onFailure("sunsubscribe", channels, error)),
+    ssubscribe: (channel) => {
+      corkForThisTick();
+      return subscriber.ssubscribe(channel).catch((error: unknown) => onFailure("ssubscribe", channel, error));
+    },
+    sunsubscribe: (channels) => {
+      corkForThisTick();
+      return subscriber.sunsubscribe(...[channels].flat()).catch((error: unknown) => onFailure("sunsubscribe", channels, error));
+    },
   };
 }
 
