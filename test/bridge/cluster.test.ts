@@ -136,6 +136,9 @@ describe("bridge replicas × gateways", () => {
         });
 
     const x = await clientOn(gateways[1]!).joinOrThrow("room:adm", { token: tokenFor("room:*") });
+    // Announcements are made after the join reply; a node delivers its own to its admin client
+    // at once while the other node's still travels through Redis, so each is awaited in turn.
+    await eventually(() => admins.every((a) => topicEvents(a).length === 2), "add + first join on both admin clients");
     const y = await clientOn(gateways[0]!).joinOrThrow("room:adm", { token: tokenFor("room:*") });
     await eventually(() => admins.every((a) => topicEvents(a).length === 3), "add + two joins on both admin clients");
     const list = await pushResult(admins[0]!.channel.push("channel.list", {}, 3_000));
