@@ -29,7 +29,7 @@ export interface ReadyWatch {
 }
 
 export interface ForwarderOptions {
-  history: Pick<History, "records" | "append" | "findAppended">;
+  history: Pick<History, "accepts" | "append" | "findAppended">;
   /** Unique to this process: with a sequence number it names each message in history. */
   holder: string;
   cluster: { broadcast(broadcast: Broadcast, options?: BroadcastOptions): Promise<boolean> };
@@ -88,7 +88,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   };
 
   const send = async (message: Broadcast): Promise<void> => {
-    const recorded = history.records(message.topic) && !(message.payload instanceof Uint8Array);
+    const recorded = history.accepts(message.topic, message.payload);
     const messageKey = recorded ? `${options.holder}:${sequence++}` : "";
     let result = await attempt(message, recorded, messageKey, false, undefined);
     if (result.sent) return;

@@ -13,7 +13,7 @@ function harness(options: { appendWrittenDespiteError?: boolean; retryWindowMs?:
   let failNextAppendAfterWriting = options.appendWrittenDespiteError ?? false;
   const forwarder = createForwarder({
     history: {
-      records: (topic) => topic.startsWith("kept:"),
+      accepts: (topic, payload) => topic.startsWith("kept:") && !(payload instanceof Uint8Array),
       async append(_topic, _event, payload, messageKey) {
         if (redis.status !== "ready") throw new Error("Connection is closed");
         const id = `${stream.length + 1}-0`;

@@ -28,6 +28,8 @@ export interface HistoryOptions {
 
 export interface History {
   records(topic: string): boolean;
+  /** Whether this broadcast is recorded: a recorded topic and a JSON payload (binary has no slot for the id). */
+  accepts(topic: string, payload: unknown): boolean;
   /**
    * Appends one broadcast to its topic's history and returns the id the broadcast then carries to
    * clients. Undefined when nothing was recorded: the topic matches no pattern, the payload is
@@ -71,6 +73,9 @@ export function createHistory(options: HistoryOptions): History {
   const keyOf = (topic: string) => `${keyPrefix}history:${topic}`;
   const ttlMs = ttlSeconds * 1000;
   const records = (topic: string) => patterns.some((pattern) => (pattern.endsWith("*") ? topic.startsWith(pattern.slice(0, -1)) : pattern === topic));
+  const accepts = (topic: string, payload: unknown) => records(topic) && !(payload instanceof Uint8Array);
+  // MAXLEN ~ trims approximately: a stream may hold somewhat more than maxLength entries.
+  const readLimit = maxLength * 2;
 
   const append = async (topic: string, event: string, payload: unknown, messageKey?: string): Promise<string> => {
     const key = keyOf(topic);
@@ -89,6 +94,7 @@ export function createHistory(options: HistoryOptions): History {
 
   return {
     records,
+    accepts,
     append,
 
     async findAppended(topic, messageKey) {
@@ -99,7 +105,7 @@ export function createHistory(options: HistoryOptions): History {
     idBefore: historyIdBefore,
 
     async record(topic, event, payload) {
-      if (!records(topic) || payload instanceof Uint8Array) return undefined;
+      if (!accepts(topic, payload)) return undefined;
       try {
         return await append(topic, event, payload);
       } catch (error) {
@@ -109,14 +115,14 @@ export function createHistory(options: HistoryOptions): History {
     },
 
     async after(topic, id) {
-      const entries = (await redis.xrange(keyOf(topic), `(${id}`, "+", "COUNT", maxLength * 2)) as Array<[string, string[]]>;
+      const entries = (await redis.xrange(keyOf(topic), `(${id}`, "+", "COUNT", readLimit)) as Array<[string, string[]]>;
       return entries.map(entryOf);
     },
 
     async since(topic, lastSeen) {
       if (!isHistoryId(lastSeen) || historyIdTime(lastSeen) < Date.now() - ttlMs) return { recovered: false };
       const key = keyOf(topic);
-      const results = await redis.multi().xrange(key, lastSeen, lastSeen).xrange(key, `(${lastSeen}`, "+", "COUNT", maxLength * 2).exec();
+      const results = await redis.multi().xrange(key, lastSeen, lastSeen).xrange(key, `(${lastSeen}`, "+", "COUNT", readLimit).exec();
       const [held, after] = (results ?? []).map(([error, value]) => {
         if (error) throw error;
         return value as Array<[string, string[]]>;

@@ -9,6 +9,7 @@ function controlledHistory() {
   const pending: Array<(id: string | undefined) => void> = [];
   const history: History = {
     records: (topic) => topic.startsWith("kept:"),
+    accepts: (topic) => topic.startsWith("kept:"),
     record: () => new Promise((resolve) => pending.push(resolve)),
     since: () => Promise.resolve({ recovered: false }),
     after: () => Promise.resolve([]),
