@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
-import type { BroadcastOptions, Cluster } from "@switchboard/cluster";
-import type { History } from "@switchboard/history";
+import type { BroadcastOptions } from "@switchboard/cluster";
+import { FIND_APPENDED_LOOKBACK, type History } from "@switchboard/history";
 import type { Broadcast } from "@switchboard/protocol";
 
 /**
@@ -11,6 +11,13 @@ import type { Broadcast } from "@switchboard/protocol";
 export const FORWARD_RETRY_WINDOW_MS = 15_000;
 /** Messages waiting for Redis at once; past it new ones are dropped (and counted), not buffered without bound. */
 export const MAX_WAITING_FOR_REDIS = 50_000;
+/**
+ * A topic's messages sent and not yet answered. When the connection fails with all of them
+ * unanswered, each append may or may not have been written; `findAppended` must still reach the
+ * first one's entry past the later ones and the re-appended ones, so this is half its lookback.
+ * Past it a hot topic's messages wait their turn: still dozens per Redis round trip.
+ */
+export const MAX_IN_FLIGHT_PER_TOPIC = FIND_APPENDED_LOOKBACK / 2;
 /** Pause between attempts while Redis says it is up but refused the command. */
 const RETRY_PAUSE_MS = 100;
 
@@ -41,25 +48,72 @@ export interface ForwarderOptions {
 
 export interface Forwarder {
   readonly stats: Readonly<ForwarderStats>;
-  forward(broadcast: Broadcast): Promise<void>;
+  /** Messages read and neither out nor given up yet. */
+  readonly pending: number;
+  forward(broadcast: Broadcast): void;
+}
+
+/**
+ * Where one message is: `queued` (nothing sent: behind the in-flight limit, or its topic waits
+ * for Redis), `appending` (history append sent), `ready` (appended, or not recorded; publish not
+ * sent yet), `publishing` (publish sent). Once the publish is answered it leaves its queue.
+ */
+type Step = "queued" | "appending" | "ready" | "publishing";
+
+interface Message {
+  readonly broadcast: Broadcast;
+  readonly recorded: boolean;
+  /** Names the message in its history entry, so a retry finds an append whose answer was lost. */
+  readonly messageKey: string;
+  historyId: string | undefined;
+  step: Step;
+  /** An append left for Redis: a retry looks for its entry before writing another. */
+  appendSent: boolean;
+  /** Monotonic ms after which a message waiting for Redis is dropped; 0 until it waits. */
+  giveUpAt: number;
+}
+
+interface TopicQueue {
+  readonly topic: string;
+  /** Read and not out yet, in read order. */
+  messages: Message[];
+  /** Commands sent for this topic and not answered yet. */
+  inFlight: number;
+  /** Some command failed: nothing more is sent until the in-flight ones have answered and the queue was retried, in order. */
+  failed: boolean;
 }
 
 /**
  * Backend → cluster for the lease holder: each message is appended to its topic's history (on
  * recovery topics) and then published, and a Redis that is away when the message arrives delays
- * it instead of losing it: both steps are retried until Redis takes them. Messages of one topic
- * leave in the order they were read, so history ids only grow.
+ * it instead of losing it: both steps are retried until Redis takes them.
+ *
+ * Messages of one topic leave in the order they were read without waiting for each other's
+ * answers: appends go out as messages arrive and each publish as soon as its own append answered
+ * and every earlier message's publish was sent. Commands on one connection run in the order they
+ * were sent, so history ids grow in publish order, and a hot topic gets up to
+ * MAX_IN_FLIGHT_PER_TOPIC messages per Redis round trip instead of one.
+ *
+ * When a command fails, the topic stops sending. Once all of its commands have answered, its
+ * unfinished messages are retried one after the other in read order, Redis permitting: an append
+ * that was sent is first looked for (Redis may have run it and the answer was lost), a message
+ * already appended is only published, and messages read meanwhile queue behind. Whatever of the
+ * topic did go out before the failure stays out; a message the connection took with it is only
+ * ever published after its predecessors.
  *
  * The bridge has no local members, so a retried publish never delivers twice on this process. A
- * command that Redis ran but whose answer was lost in the crash is run again: the rare
- * duplicate is the price of never dropping what the backend was told was sent.
+ * publish that Redis ran but whose answer was lost in the crash is run again: the rare duplicate
+ * is the price of never dropping what the backend was told was sent (gateways drop the exact
+ * repeat of the last history id they delivered).
  */
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const { history, cluster, redis, logger } = options;
   const retryWindowMs = options.retryWindowMs ?? FORWARD_RETRY_WINDOW_MS;
   const stats: ForwarderStats = { retried: 0, dropped: 0 };
-  const lastOfTopic = new Map<string, Promise<void>>();
+  const topics = new Map<string, TopicQueue>();
+  let pending = 0;
   let waiting = 0;
+  let sequence = 0;
 
   const redisBack = () =>
     new Promise<void>((resolve) => {
@@ -72,54 +126,158 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (redis.status !== "ready") redis.once("ready", done);
     });
 
-  let sequence = 0;
-
-  const attempt = async (message: Broadcast, recorded: boolean, messageKey: string, retry: boolean, historyId: string | undefined): Promise<{ sent: boolean; historyId: string | undefined }> => {
-    const { topic, event, payload } = message;
-    if (recorded && historyId === undefined) {
-      const appended = async () => (retry ? await history.findAppended(topic, messageKey) : undefined) ?? (await history.append(topic, event, payload, messageKey));
-      historyId = await appended().catch((error: unknown) => {
-        logger.debug({ err: error, topic, event }, "history append failed, retried when Redis is back");
-        return undefined;
-      });
-      if (historyId === undefined) return { sent: false, historyId };
-    }
-    return { sent: await cluster.broadcast(message, historyId === undefined ? undefined : { historyId }), historyId };
+  const drop = (message: Message, why: string) => {
+    stats.dropped++;
+    pending--;
+    logger.error({ topic: message.broadcast.topic, event: message.broadcast.event, waiting }, `backend message dropped: ${why}`);
   };
 
-  const send = async (message: Broadcast): Promise<void> => {
-    const recorded = history.accepts(message.topic, message.payload);
-    const messageKey = recorded ? `${options.holder}:${sequence++}` : "";
-    let result = await attempt(message, recorded, messageKey, false, undefined);
-    if (result.sent) return;
-    const drop = (why: string) => {
-      stats.dropped++;
-      logger.error({ topic: message.topic, event: message.event, waiting }, `backend message dropped: ${why}`);
-    };
-    if (waiting >= MAX_WAITING_FOR_REDIS) return drop("too many waiting for Redis");
-    const giveUpAt = Date.now() + retryWindowMs;
-    waiting++;
-    try {
-      while (!result.sent) {
-        if (Date.now() >= giveUpAt) return drop("Redis did not come back in time");
-        await redisBack();
-        result = await attempt(message, recorded, messageKey, true, result.historyId);
+  const optionsOf = (message: Message): BroadcastOptions | undefined => (message.historyId === undefined ? undefined : { historyId: message.historyId });
+
+  const settleIfIdle = (queue: TopicQueue) => {
+    if (queue.messages.length === 0 && queue.inFlight === 0 && !queue.failed) topics.delete(queue.topic);
+  };
+
+  /** Sends what may be sent: appends in read order within the in-flight limit, each publish once every earlier one is sent. */
+  const advance = (queue: TopicQueue) => {
+    if (queue.failed) return;
+    let earlierPublishing = true;
+    const { messages } = queue;
+    const end = Math.min(messages.length, MAX_IN_FLIGHT_PER_TOPIC);
+    for (let index = 0; index < end; index++) {
+      const message = messages[index]!;
+      if (message.step === "queued") {
+        if (message.recorded) sendAppend(queue, message);
+        else message.step = "ready";
       }
-      stats.retried++;
-    } finally {
-      waiting--;
+      if (message.step === "ready" && earlierPublishing) sendPublish(queue, message);
+      if (message.step !== "publishing") earlierPublishing = false;
     }
+    settleIfIdle(queue);
+  };
+
+  const failed = (queue: TopicQueue, message: Message, step: Step, error?: unknown) => {
+    if (error !== undefined) logger.debug({ err: error, topic: queue.topic, event: message.broadcast.event }, "forwarding failed, retried when Redis is back");
+    message.step = step;
+    queue.failed = true;
+    if (queue.inFlight === 0) void retry(queue);
+  };
+
+  const answered = (queue: TopicQueue) => {
+    queue.inFlight--;
+    if (!queue.failed) advance(queue);
+    else if (queue.inFlight === 0) void retry(queue);
+  };
+
+  const sendAppend = (queue: TopicQueue, message: Message) => {
+    const { topic, event, payload } = message.broadcast;
+    message.step = "appending";
+    message.appendSent = true;
+    queue.inFlight++;
+    history.append(topic, event, payload, message.messageKey).then(
+      (historyId) => {
+        message.historyId = historyId;
+        message.step = "ready";
+        answered(queue);
+      },
+      (error: unknown) => {
+        queue.inFlight--;
+        failed(queue, message, "queued", error);
+      },
+    );
+  };
+
+  const sendPublish = (queue: TopicQueue, message: Message) => {
+    message.step = "publishing";
+    queue.inFlight++;
+    void cluster.broadcast(message.broadcast, optionsOf(message)).then((sent) => {
+      if (!sent) {
+        queue.inFlight--;
+        return failed(queue, message, "ready");
+      }
+      queue.messages.splice(queue.messages.indexOf(message), 1);
+      pending--;
+      answered(queue);
+    });
+  };
+
+  /** One message of a failed topic, commands awaited one by one; false when Redis refused. */
+  const attempt = async (queue: TopicQueue, message: Message): Promise<boolean> => {
+    const { topic, event, payload } = message.broadcast;
+    if (message.recorded && message.historyId === undefined) {
+      try {
+        const found = message.appendSent ? await history.findAppended(topic, message.messageKey) : undefined;
+        message.appendSent = true;
+        message.historyId = found ?? (await history.append(topic, event, payload, message.messageKey));
+      } catch (error) {
+        logger.debug({ err: error, topic, event }, "history append failed, retried when Redis is back");
+        return false;
+      }
+    }
+    return cluster.broadcast(message.broadcast, optionsOf(message));
+  };
+
+  const startWaiting = (message: Message): boolean => {
+    if (waiting >= MAX_WAITING_FOR_REDIS) {
+      drop(message, "too many waiting for Redis");
+      return false;
+    }
+    waiting++;
+    message.giveUpAt = performance.now() + retryWindowMs;
+    return true;
+  };
+
+  /** Runs once a failed topic has no command in flight: its messages, oldest first, until none is left. */
+  const retry = async (queue: TopicQueue) => {
+    // Messages read after the failure already wait (their window runs from their arrival).
+    queue.messages = queue.messages.filter((message) => message.giveUpAt !== 0 || startWaiting(message));
+    await redisBack();
+    while (queue.messages.length > 0) {
+      const message = queue.messages[0]!;
+      let sent = await attempt(queue, message);
+      while (!sent && performance.now() < message.giveUpAt) {
+        await redisBack();
+        sent = await attempt(queue, message);
+      }
+      queue.messages.shift();
+      waiting--;
+      if (sent) {
+        stats.retried++;
+        pending--;
+      } else drop(message, "Redis did not come back in time");
+    }
+    queue.failed = false;
+    settleIfIdle(queue);
   };
 
   return {
     stats,
-    forward(message) {
-      const previous = lastOfTopic.get(message.topic);
-      const sent = (previous ? previous.then(() => send(message)) : send(message)).finally(() => {
-        if (lastOfTopic.get(message.topic) === sent) lastOfTopic.delete(message.topic);
-      });
-      lastOfTopic.set(message.topic, sent);
-      return sent;
+    get pending() {
+      return pending;
+    },
+    forward(broadcast) {
+      let queue = topics.get(broadcast.topic);
+      if (queue === undefined) {
+        queue = { topic: broadcast.topic, messages: [], inFlight: 0, failed: false };
+        topics.set(broadcast.topic, queue);
+      }
+      const recorded = history.accepts(broadcast.topic, broadcast.payload);
+      const message: Message = {
+        broadcast,
+        recorded,
+        messageKey: recorded ? `${options.holder}:${sequence++}` : "",
+        historyId: undefined,
+        step: "queued",
+        appendSent: false,
+        giveUpAt: 0,
+      };
+      pending++;
+      if (!queue.failed) {
+        queue.messages.push(message);
+        advance(queue);
+      } else if (startWaiting(message)) {
+        queue.messages.push(message);
+      }
     },
   };
 }

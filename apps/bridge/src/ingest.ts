@@ -30,8 +30,8 @@ export interface IngestStats {
 }
 
 export interface IngestOptions {
-  /** `broadcast` is the bridge's forwarder: it settles once the message went out (or was given up). */
-  cluster: Pick<Cluster, "reply"> & { broadcast(broadcast: Broadcast): Promise<void> };
+  /** `broadcast` is the bridge's forwarder: it takes the message over (order, retries) from here. */
+  cluster: Pick<Cluster, "reply"> & { broadcast(broadcast: Broadcast): void };
   /**
    * Only the lease holder forwards, so each message reaches the cluster once: a message counts
    * as the holder's when it was read before a deadline the lease has confirmed, even if the
@@ -68,7 +68,7 @@ export function createIngest(options: IngestOptions): Ingest {
       return malformed(channel, `topic and event must be at most ${MAX_NAME_BYTES} bytes`);
     }
     stats.forwarded++;
-    void cluster.broadcast({ topic: target.topic, event: target.event, payload: classifyPayload(data) });
+    cluster.broadcast({ topic: target.topic, event: target.event, payload: classifyPayload(data) });
   };
 
   const reply = (channel: string, data: Buffer) => {

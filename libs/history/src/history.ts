@@ -60,8 +60,13 @@ export interface History {
 const EVENT_FIELD = "e";
 const PAYLOAD_FIELD = "p";
 const MESSAGE_KEY_FIELD = "k";
-/** How far back `findAppended` looks: a retry follows its failed attempt, one publisher per topic. */
-const FIND_APPENDED_LOOKBACK = 16;
+/**
+ * How far back `findAppended` looks. One publisher per topic retries in order, so the entries
+ * written after the one it looks for are its own: the later appends it had sent when the
+ * connection failed, and the earlier messages it has re-appended since. A publisher keeping at
+ * most half of this unanswered per topic always finds what it wrote.
+ */
+export const FIND_APPENDED_LOOKBACK = 64;
 
 /**
  * Per-topic history in Redis Streams (`<prefix>history:<topic>`), for missed-message recovery

@@ -1,4 +1,4 @@
-export { createHistory } from "./history.ts";
+export { createHistory, FIND_APPENDED_LOOKBACK } from "./history.ts";
 export type { History, HistoryEntry, HistoryOptions, Recovery } from "./history.ts";
 export { historyIdBefore, historyIdTime, isAfterHistoryId, isHistoryId } from "./history-id.ts";
 export { trackLastSeen } from "./client.ts";
