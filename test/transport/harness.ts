@@ -23,6 +23,8 @@ export interface SeenConnection {
 export interface Harness {
   url: string;
   wsUrl: string;
+  /** The http server: tests may add their own `upgrade` listeners after the harness's. */
+  server: Server;
   transport: TransportServer;
   connections: SeenConnection[];
   /** The next connection the server accepts (already accepted ones included, in order). */
@@ -75,6 +77,7 @@ export async function startHarness(overrides: HarnessOptions = {}): Promise<Harn
   return {
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}`,
+    server,
     transport,
     connections,
     async connection(index, timeoutMs = 2_000) {

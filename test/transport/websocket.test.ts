@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import type { IncomingMessage } from "node:http";
 import { after, before, describe, test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import WebSocket from "ws";
 import { CloseCode } from "@switchboard/protocol";
 import { ALLOWED_ORIGIN, startHarness, within } from "./harness.ts";
@@ -34,6 +37,10 @@ function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }
   return within(new Promise((resolve) => ws.once("message", (data: Buffer, isBinary: boolean) => resolve({ data, isBinary }))), 2_000, "next message");
 }
 
+function rawSocketOf(ws: WebSocket): { pause(): void; resume(): void; write(bytes: Buffer): void } {
+  return (ws as unknown as { _socket: ReturnType<typeof rawSocketOf> })._socket;
+}
+
 function closeOf(ws: WebSocket, ms = 2_000): Promise<{ code: number; reason: string }> {
   return within(new Promise((resolve) => ws.once("close", (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() }))), ms, "client close");
 }
@@ -42,9 +49,13 @@ describe("WebSocket transport", () => {
   let harness: Harness;
   const clients: WebSocket[] = [];
   const track = (ws: WebSocket) => (clients.push(ws), ws);
+  let authorizedHost: string | undefined;
   before(async () => {
     harness = await startHarness({
-      authorize: ({ params }) => params.deny !== "yes",
+      authorize: ({ params, headers }) => {
+        authorizedHost = headers.host;
+        return params.deny !== "yes";
+      },
     });
   });
   after(async () => {
@@ -87,7 +98,7 @@ describe("WebSocket transport", () => {
     assert.deepEqual(await open(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`, { origin: "http://evil.test" }), { status: 403 });
   });
 
-  test("connect params: query minus vsn, subprotocol authToken decoded, `phoenix` echoed; authorize refusal → 403", async () => {
+  test("connect params: query minus vsn, subprotocol authToken decoded, `phoenix` echoed; authorize sees the headers, its refusal → 403", async () => {
     const token = "secret+/token?";
     const protocol = "base64url.bearer.phx." + Buffer.from(token).toString("base64").replace(/=/g, "");
     const before = harness.connections.length;
@@ -96,7 +107,7 @@ describe("WebSocket transport", () => {
     const seen = await harness.connection(before);
     assert.deepEqual({ ...seen.connection.params }, { userToken: "abc", token: "t1", authToken: token });
     assert.equal(seen.connection.remoteAddress, "127.0.0.1");
-    assert.equal(seen.connection.headers.host, new URL(harness.url).host);
+    assert.equal(authorizedHost, new URL(harness.url).host);
     assert.deepEqual(await open(`${harness.wsUrl}/socket/websocket?vsn=2.0.0&deny=yes`), { status: 403 });
   });
 
@@ -141,6 +152,63 @@ describe("WebSocket transport", () => {
     const seen = await harness.connection(before);
     ws.close(4321, "bye");
     assert.deepEqual(await within(seen.closed, 2_000, "server close"), { code: 4321, reason: "bye" });
+  });
+
+  test("peer faults: invalid UTF-8 → 1007, an unmasked client frame → 1002, on both sides; a dropped TCP connection reports 1006", async () => {
+    const cases: Array<[string, (ws: WebSocket) => void, number]> = [
+      ["invalid UTF-8", (ws) => ws.send(Buffer.from([0x61, 0xff, 0xfe]), { binary: false }), 1007],
+      // A client frame must be masked (RFC 6455 §5.1): FIN + text, unmasked length 2, "hi".
+      ["unmasked frame", (ws) => rawSocketOf(ws).write(Buffer.from([0x81, 0x02, 0x68, 0x69])), 1002],
+    ];
+    for (const [fault, commit, code] of cases) {
+      const before = harness.connections.length;
+      const ws = track(await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`));
+      const seen = await harness.connection(before);
+      const clientClosed = closeOf(ws);
+      commit(ws);
+      assert.equal((await clientClosed).code, code, `${fault}: the client's close`);
+      assert.equal((await within(seen.closed, 2_000, fault)).code, code, `${fault}: the server's close event`);
+    }
+    const before = harness.connections.length;
+    const ws = track(await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`));
+    const seen = await harness.connection(before);
+    ws.terminate();
+    assert.equal((await within(seen.closed, 2_000, "dropped")).code, 1006);
+  });
+
+  test("connection ids: unique, 20 base64url characters like engine.io's (LongPoll) ids", async () => {
+    const before = harness.connections.length;
+    for (let i = 0; i < 20; i++) track(await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`));
+    await harness.connection(before + 19);
+    const ids = harness.connections.slice(before).map((seen) => seen.connection.id);
+    assert.equal(new Set(ids).size, ids.length);
+    for (const id of ids) assert.match(id, /^[A-Za-z0-9_-]{20}$/);
+  });
+
+  test("an open connection does not keep its upgrade request alive", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    let request: WeakRef<IncomingMessage> | undefined;
+    const remember = (req: IncomingMessage) => (request = new WeakRef(req));
+    harness.server.on("upgrade", remember);
+    const before = harness.connections.length;
+    try {
+      const ws = track(await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0&userToken=abc`));
+      const seen = await harness.connection(before);
+      // A WeakRef's target lives at least until the job that made it ends; a few turns and
+      // collections let everything that only held it during the handshake let go.
+      for (let attempt = 0; attempt < 10 && request?.deref() !== undefined; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        gc();
+      }
+      assert.ok(request !== undefined, "the upgrade was seen");
+      assert.equal(request.deref(), undefined, "the request was collected");
+      ws.send("still open");
+      assert.equal((await nextMessage(ws)).data.toString(), "still open");
+      assert.equal(seen.connection.remoteAddress, "127.0.0.1", "what the connection needs of the request was copied");
+    } finally {
+      harness.server.off("upgrade", remember);
+    }
   });
 });
 
@@ -192,7 +260,7 @@ describe("WebSocket limits", () => {
     const ws = await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`);
     clients.push(ws);
     const seen = await harness.connection(before);
-    const rawSocket = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    const rawSocket = rawSocketOf(ws);
     rawSocket.pause();
     const frame = "x".repeat(64 * 1024);
     let written = 0;
@@ -222,7 +290,7 @@ describe("WebSocket limits", () => {
     const ws = await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`);
     clients.push(ws);
     const seen = await harness.connection(before);
-    const rawSocket = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    const rawSocket = rawSocketOf(ws);
     rawSocket.pause();
     const frame = "y".repeat(64 * 1024);
     for (let i = 0; i < 4_000 && harness.transport.connectionCount().websocket > 0; i++) {

@@ -1,69 +1,69 @@
 import { EventEmitter } from "node:events";
-import type { IncomingHttpHeaders } from "node:http";
-import type { Socket } from "engine.io";
 import type { Logger } from "pino";
 import { CloseCode } from "@switchboard/protocol";
 import type { Frame, Serializer } from "@switchboard/protocol";
-import type { FrameCarrier } from "./phoenix-transport.ts";
 import { Rfc6455 } from "./rfc6455-codes.ts";
 import type { Connection, TransportKind } from "./types.ts";
-
 
 export interface ConnectionLimits {
   idleTimeoutMs: number;
   sendQueueBytes: number;
 }
 
-function onIdle(connection: EngineConnection): void {
+/** What a connection keeps of its handshake: copies, so the request itself is not held for the connection's life. */
+export interface Handshake {
+  serializer: Serializer;
+  params: Record<string, string>;
+  remoteAddress: string;
+}
+
+function onIdle(connection: BaseConnection): void {
   connection.close(CloseCode.IDLE_TIMEOUT, "idle timeout");
 }
 
-function checkSendQueue(connection: EngineConnection): void {
+function checkSendQueue(connection: BaseConnection): void {
   connection.checkSendQueue();
 }
 
-/** A Phoenix connection over one engine.io Socket. */
-export class EngineConnection extends EventEmitter implements Connection {
-  readonly id: string;
-  readonly transport: TransportKind;
+/**
+ * What every connection does whatever carries its frames: the idle timeout, the send-queue bound,
+ * a guarded `frame` event and exactly one `close` event. Subclasses put frames on their carrier
+ * and report when it closed.
+ */
+export abstract class BaseConnection extends EventEmitter implements Connection {
   readonly serializer: Serializer;
   readonly params: Readonly<Record<string, string>>;
   readonly remoteAddress: string;
-  readonly headers: IncomingHttpHeaders;
   private readonly idleTimer: NodeJS.Timeout;
-  private closed = false;
+  private ended = false;
   private queueCheckScheduled = false;
 
   constructor(
-    /** engine.io's socket id (its transports carry it as `sid`). */
-    id: string,
-    private readonly socket: Socket,
-    private readonly carrier: FrameCarrier,
+    readonly id: string,
+    handshake: Handshake,
     private readonly limits: ConnectionLimits,
-    private readonly logger: Logger,
+    protected readonly logger: Logger,
   ) {
     super();
-    this.id = id;
-    this.transport = carrier.kind;
-    this.serializer = carrier.context.serializer;
-    this.params = carrier.context.params;
-    this.remoteAddress = socket.remoteAddress ?? "";
-    this.headers = socket.request.headers;
+    this.serializer = handshake.serializer;
+    this.params = handshake.params;
+    this.remoteAddress = handshake.remoteAddress;
     this.idleTimer = setTimeout(onIdle, limits.idleTimeoutMs, this);
-    socket.on("message", (frame: Frame) => this.receive(frame));
-    socket.once("close", (reason: string) => this.onSocketClose(reason));
   }
 
-  get bufferedBytes(): number {
-    return this.carrier.bufferedBytes;
-  }
+  abstract get transport(): TransportKind;
+  abstract get bufferedBytes(): number;
+  /** Queues one frame on the carrier. */
+  protected abstract send(frame: Frame): void;
+  /** Starts closing the carrier with this code; `end` must follow, now or once the carrier closed. */
+  protected abstract shut(code: number, reason: string): void;
 
   write(frame: Frame): void {
-    if (this.closed) return;
-    this.carrier.sendFrame(frame);
+    if (this.ended) return;
+    this.send(frame);
     // Judged once this tick's writes had their chance to reach the kernel: a burst written in one
     // tick is corked, so the queue briefly holds it even for a client that reads fast.
-    if (!this.queueCheckScheduled && this.carrier.bufferedBytes > this.limits.sendQueueBytes) {
+    if (!this.queueCheckScheduled && this.bufferedBytes > this.limits.sendQueueBytes) {
       this.queueCheckScheduled = true;
       setImmediate(checkSendQueue, this);
     }
@@ -71,20 +71,19 @@ export class EngineConnection extends EventEmitter implements Connection {
 
   checkSendQueue(): void {
     this.queueCheckScheduled = false;
-    const bufferedBytes = this.carrier.bufferedBytes;
-    if (this.closed || bufferedBytes <= this.limits.sendQueueBytes) return;
+    const bufferedBytes = this.bufferedBytes;
+    if (this.ended || bufferedBytes <= this.limits.sendQueueBytes) return;
     this.logger.warn({ socket: this.id, bufferedBytes, limit: this.limits.sendQueueBytes }, "slow consumer, closing");
     this.close(CloseCode.SLOW_CONSUMER, "slow consumer");
   }
 
   close(code: number, reason = ""): void {
-    if (this.closed) return;
-    this.carrier.recordClose(code, reason);
-    // discard: do not wait for engine.io's write buffer to drain (ours is empty; a stuck client would never drain).
-    this.socket.close(true);
+    if (!this.ended) this.shut(code, reason);
   }
 
-  private receive(frame: Frame): void {
+  receive(frame: Frame): void {
+    // A closing carrier may still deliver frames its peer sent before it saw the close.
+    if (this.ended) return;
     this.idleTimer.refresh();
     // The listener runs inside ws's or engine.io's I/O callbacks, where a throw would end the process.
     try {
@@ -96,13 +95,13 @@ export class EngineConnection extends EventEmitter implements Connection {
     }
   }
 
-  private onSocketClose(engineReason: string): void {
-    if (this.closed) return;
-    this.closed = true;
+  /** The connection is over (closed by us, by the peer, or broken): `close` is emitted once, with the first cause. */
+  protected end(code: number | undefined, reason: string, cause: string): void {
+    if (this.ended) return;
+    this.ended = true;
     clearTimeout(this.idleTimer);
-    const code = this.carrier.closeCode ?? Rfc6455.ABNORMAL_CLOSURE;
-    const reason = this.carrier.closeReason;
-    this.logger.debug({ socket: this.id, transport: this.transport, code, reason, engineReason }, "connection closed");
-    this.emit("close", code, reason);
+    const reported = code ?? Rfc6455.ABNORMAL_CLOSURE;
+    this.logger.debug({ socket: this.id, transport: this.transport, code: reported, reason, cause }, "connection closed");
+    this.emit("close", reported, reason);
   }
 }

@@ -96,7 +96,6 @@ export abstract class PhoenixTransport extends Transport implements FrameCarrier
   };
 }
 
-export const WEBSOCKET_TRANSPORT = "phoenix-websocket";
 export const LONGPOLL_TRANSPORT = "phoenix-longpoll";
 
 /** engine.io's transport registry is typed with its built-in names only. */

@@ -3,10 +3,12 @@ import type { Duplex } from "node:stream";
 import { Server } from "engine.io";
 import type { Socket } from "engine.io";
 import { WebSocketServer } from "ws";
+import type WebSocket from "ws";
 import type { ServerOptions as WebSocketServerOptions } from "ws";
 import { CloseCode } from "@switchboard/protocol";
 import { chooseSubprotocol } from "./connect-params.ts";
-import { EngineConnection } from "./connection.ts";
+import type { BaseConnection, Handshake } from "./connection.ts";
+import { EngineConnection } from "./engine-connection.ts";
 import { answerStatus, refuseUpgrade } from "./http-answers.ts";
 import { CLOSE_HANDSHAKE_TIMEOUT_MS, ENGINE_PING_INTERVAL_MS, ENGINE_PING_TIMEOUT_MS } from "./limits.ts";
 import { longPollEndpoint } from "./longpoll-endpoint.ts";
@@ -15,25 +17,27 @@ import { PhoenixLongPollTransport } from "./longpoll-transport.ts";
 import { negotiate } from "./negotiate.ts";
 import { EngineIOCarrier } from "./engineio-carrier.ts";
 import type { Negotiated } from "./negotiate.ts";
-import { attachContext, contextOf, LONGPOLL_TRANSPORT, PhoenixTransport, registerTransport, WEBSOCKET_TRANSPORT } from "./phoenix-transport.ts";
+import { attachContext, contextOf, LONGPOLL_TRANSPORT, PhoenixTransport, registerTransport } from "./phoenix-transport.ts";
 import type { FrameCarrier, TransportContext } from "./phoenix-transport.ts";
 import { Rfc6455 } from "./rfc6455-codes.ts";
 import { routeRequest, routeTable } from "./routes.ts";
 import { sessionTokens } from "./session-token.ts";
 import type { ConnectInfo, TransportKind, TransportOptions, TransportServer } from "./types.ts";
-import { PhoenixWebSocketTransport } from "./websocket-transport.ts";
+import { newConnectionId, PhoenixWebSocket, WebSocketConnection } from "./websocket-connection.ts";
 
 /** engine.io protocol revision our transports declare (v3 would make engine.io expect client pings). */
 const ENGINE_PROTOCOL = "4";
 
-registerTransport(WEBSOCKET_TRANSPORT, PhoenixWebSocketTransport);
 registerTransport(LONGPOLL_TRANSPORT, PhoenixLongPollTransport);
 
-/** engine.io builds its ws server from options it chooses; this adds the Phoenix subprotocol answer and a shorter close handshake. */
-class PhoenixWebSocketServer extends WebSocketServer {
-  constructor(options: WebSocketServerOptions) {
+/**
+ * A ws server answering the Phoenix subprotocol, with a shorter close handshake: ours for Phoenix
+ * clients, and engine.io's for its own clients (engine.io builds it from options it chooses).
+ */
+class PhoenixWebSocketServer<T extends typeof WebSocket = typeof WebSocket> extends WebSocketServer<T> {
+  constructor(options: WebSocketServerOptions<T>) {
     // closeTimeout is a ws 8.23 option its type declarations do not know yet.
-    const phoenixOptions: WebSocketServerOptions & { closeTimeout: number } = { ...options, handleProtocols: chooseSubprotocol, closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS };
+    const phoenixOptions: WebSocketServerOptions<T> & { closeTimeout: number } = { ...options, handleProtocols: chooseSubprotocol, closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS };
     super(phoenixOptions);
   }
 }
@@ -43,7 +47,7 @@ type EngineRequest = IncomingMessage & { _query?: Record<string, string> };
 /** engine.io clients poll first and upgrade to WebSocket, or start on WebSocket. */
 const ENGINE_IO_TRANSPORTS = ["polling", "websocket"];
 
-type Admission = { ok: true; negotiated: Negotiated } | { ok: false; status: 403 | 503 };
+type Admission = { ok: true; negotiated: Negotiated; remoteAddress: string } | { ok: false; status: 403 | 503 };
 
 /** engine.io's heartbeat between its Socket and our transports (see limits.ts); tests shorten it. */
 export interface EngineHeartbeat {
@@ -59,22 +63,31 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
   // keep its request alive for the connection's life.
   const onUpgradeSocketError = (error: Error) => logger.debug({ err: error }, "upgrade socket error");
   const engine = new Server({
-    // engine.io's own transports serve engine.io clients (ENGINE_IO_PATH); Phoenix clients reach
-    // ours, named by our request step.
-    transports: [...ENGINE_IO_TRANSPORTS, WEBSOCKET_TRANSPORT, LONGPOLL_TRANSPORT] as unknown as ("websocket" | "polling")[],
+    // engine.io's own transports serve engine.io clients (ENGINE_IO_PATH); Phoenix LongPoll clients
+    // reach ours, named by our request step. Phoenix WebSockets never meet engine.io (phoenixSockets).
+    transports: [...ENGINE_IO_TRANSPORTS, LONGPOLL_TRANSPORT] as unknown as ("websocket" | "polling")[],
     maxHttpBufferSize: options.maxFrameBytes,
     pingInterval: heartbeat.intervalMs,
     pingTimeout: heartbeat.timeoutMs,
     allowUpgrades: true,
-    // Also what lets the WebSocket transport write pre-built frames (ws-frame.ts): with no
-    // extension negotiated, a frame's bytes are the same on every socket.
     perMessageDeflate: false,
     httpCompression: false,
     wsEngine: PhoenixWebSocketServer,
   });
+  // A stock Phoenix client's WebSocket is served here, without an engine.io Socket under it: its
+  // heartbeat is inside the channel protocol, so engine.io's pings and timers would buy nothing.
+  const phoenixSockets = new PhoenixWebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    maxPayload: options.maxFrameBytes,
+    // Also what lets a connection write pre-built frames (ws-frame.ts): with no extension
+    // negotiated, a frame's bytes are the same on every socket.
+    perMessageDeflate: false,
+    WebSocket: PhoenixWebSocket,
+  });
   const routes = routeTable(options.paths);
   const tokens = sessionTokens(options.secret);
-  const connections = new Map<string, EngineConnection>();
+  const connections = new Map<string, BaseConnection>();
   const sessions = new Map<string, PhoenixLongPollTransport>();
   const counts: Record<TransportKind, number> = { websocket: 0, longpoll: 0, engineio: 0 };
   let accepting = true;
@@ -92,30 +105,19 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
     }
   };
 
-  /** Everything a new connection must pass before engine.io sees it: drain, Origin, vsn, connect/3. */
+  /** Everything a new connection must pass before it opens: drain, Origin, vsn, connect/3. */
   const admit = async (kind: TransportKind, query: URLSearchParams, req: IncomingMessage): Promise<Admission> => {
     if (!accepting) return { ok: false, status: 503 };
     const negotiated = negotiate(kind, query, req);
     if (!negotiated || !options.checkOrigin(req.headers.origin)) return { ok: false, status: 403 };
     const remoteAddress = req.socket.remoteAddress ?? "";
     if (!(await authorize({ params: negotiated.params, headers: req.headers, remoteAddress }))) return { ok: false, status: 403 };
-    attachContext(req, contextFor(negotiated));
-    return { ok: true, negotiated };
+    return { ok: true, negotiated, remoteAddress };
   };
 
-  const carrierOf = (socket: Socket): FrameCarrier | undefined => {
-    if (socket.transport instanceof PhoenixTransport) return socket.transport;
-    const context = contextOf(socket.request);
-    return context && new EngineIOCarrier(socket, context);
-  };
-
-  engine.on("connection", (socket: Socket) => {
-    const carrier = carrierOf(socket);
-    if (!carrier) return socket.close(true);
-    const connection = new EngineConnection(socket.transport.sid, socket, carrier, options, logger);
+  const accept = (connection: BaseConnection) => {
     connections.set(connection.id, connection);
     counts[connection.transport]++;
-    if (carrier instanceof PhoenixLongPollTransport) sessions.set(connection.id, carrier);
     connection.once("close", () => {
       connections.delete(connection.id);
       sessions.delete(connection.id);
@@ -128,6 +130,20 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
       // A handler that throws leaves the socket unusable.
       connection.close(Rfc6455.INTERNAL_ERROR, "internal error");
     }
+  };
+
+  const carrierOf = (socket: Socket): FrameCarrier | undefined => {
+    if (socket.transport instanceof PhoenixTransport) return socket.transport;
+    const context = contextOf(socket.request);
+    return context && new EngineIOCarrier(socket, context);
+  };
+
+  engine.on("connection", (socket: Socket) => {
+    const carrier = carrierOf(socket);
+    if (!carrier) return socket.close(true);
+    const connection = new EngineConnection(socket, carrier, options, logger);
+    if (carrier instanceof PhoenixLongPollTransport) sessions.set(connection.id, carrier);
+    accept(connection);
   });
   engine.on("connection_error", (error: { code: number; message: string; req: IncomingMessage }) => {
     logger.debug({ code: error.code, message: error.message, url: error.req.url }, "engine.io refused a request");
@@ -168,8 +184,8 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
     const admission = await admit("websocket", query, req);
     if (!admission.ok) return refuseUpgrade(socket, admission.status);
     if (socket.destroyed) return;
-    (req as EngineRequest)._query = engineQuery(WEBSOCKET_TRANSPORT);
-    engine.handleUpgrade(req, socket, head);
+    const handshake: Handshake = { serializer: admission.negotiated.serializer, params: admission.negotiated.params, remoteAddress: admission.remoteAddress };
+    phoenixSockets.handleUpgrade(req, socket, head, (ws) => accept(new WebSocketConnection(newConnectionId(), handshake, ws, socket, options, logger)));
   };
 
   /**
@@ -183,6 +199,7 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
     if (!query.has("sid")) {
       const admission = await admit("engineio", query, req);
       if (!admission.ok) return refuse(admission.status);
+      attachContext(req, contextFor(admission.negotiated));
     } else if (!options.checkOrigin(req.headers.origin)) return refuse(403);
     pass();
   };

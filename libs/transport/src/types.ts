@@ -9,7 +9,7 @@ export type TransportKind = "websocket" | "longpoll" | "engineio";
 
 /** One client connection, whatever carries it. Frames in and out are raw: decoding is the caller's job. */
 export interface Connection {
-  /** engine.io socket id (unique per connection). */
+  /** Unique per connection: engine.io's socket id (LongPoll, engine.io clients) or one of the same form (WebSocket). */
   readonly id: string;
   readonly transport: TransportKind;
   /** Negotiated from `?vsn=`; LongPoll always gets the text-only variant. */
@@ -17,7 +17,6 @@ export interface Connection {
   /** Connect params from the query string (vsn removed); a phoenix.js ≥1.8 `authToken` lands in `authToken`. */
   readonly params: Readonly<Record<string, string>>;
   readonly remoteAddress: string;
-  readonly headers: IncomingHttpHeaders;
   /** Bytes queued and not yet on the wire. */
   readonly bufferedBytes: number;
   /** One encoded frame; non-blocking. Past `sendQueueBytes` the connection is closed with SLOW_CONSUMER. */

@@ -3,7 +3,6 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import pino from "pino";
-import WebSocket from "ws";
 import type { Connection } from "../src/types.ts";
 import { createTransportServer } from "../src/server.ts";
 
@@ -45,12 +44,7 @@ after(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-test("engine.io pings are answered for the client and never reach it (WebSocket and a waiting LongPoll poll)", async () => {
-  const ws = new WebSocket(`ws://${base}/websocket?vsn=2.0.0`);
-  const received: string[] = [];
-  ws.on("message", (data: Buffer) => received.push(data.toString()));
-  await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
-
+test("engine.io pings are answered for the client and never reach it (a waiting LongPoll poll)", async () => {
   const opened = (await (await fetch(`http://${base}/longpoll?vsn=2.0.0`)).json()) as { token: string };
   const controller = new AbortController();
   const poll = fetch(`http://${base}/longpoll?vsn=2.0.0&token=${encodeURIComponent(opened.token)}`, { signal: controller.signal })
@@ -58,10 +52,8 @@ test("engine.io pings are answered for the client and never reach it (WebSocket 
     .catch(() => "aborted");
 
   await new Promise((resolve) => setTimeout(resolve, CYCLES_MS));
-  assert.equal(connections.length, 2);
+  assert.equal(connections.length, 1);
   assert.deepEqual(closes, [], "no connection closed by engine.io's ping timeout");
-  assert.deepEqual(received, [], "no engine.io packet on the WebSocket");
   controller.abort();
   assert.equal(await poll, "aborted", "the waiting poll was not answered with engine.io packets");
-  ws.terminate();
 });
