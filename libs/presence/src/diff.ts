@@ -1,32 +1,56 @@
 import { compareJoinOrder, toPresenceMeta, type Entry } from "./entry.ts";
 import type { PresenceDiff, PresenceState } from "./types.ts";
 
-/** Collects joins and leaves for one topic, then builds the `presence_diff` payload. */
+/**
+ * Collects joins and leaves for one topic, then builds the `presence_diff` payload.
+ *
+ * One diff may hold several changes of one member (a batch of a large topic, see
+ * `PresenceEngine`): phoenix.js `syncDiff` applies every join before every leave, so a meta that
+ * joined and left within the diff ends up gone, and a member's new meta (a rejoin or an update
+ * has a new phx_ref) stays. A join this node has shown no client yet (`unseen`) is cancelled by
+ * its leave instead: nobody needs to hear of it.
+ */
 export class DiffBuilder {
-  private readonly joins: Entry[] = [];
+  /** By phx_ref. */
+  private readonly joins = new Map<string, Entry>();
   private readonly leaves: Entry[] = [];
+  /** phx_refs of joins no `presence_state` has carried since they were made. */
+  private readonly unseen = new Set<string>();
 
-  join(entry: Entry): void {
-    this.joins.push(entry);
+  join(entry: Entry, unseen = false): void {
+    this.joins.set(entry.ref, entry);
+    if (unseen) this.unseen.add(entry.ref);
   }
 
   leave(entry: Entry): void {
-    this.leaves.push(entry);
+    if (this.unseen.delete(entry.ref)) this.joins.delete(entry.ref);
+    else this.leaves.push(entry);
   }
 
   /** Records what changed for one member: a leave of the old entry and a join of the new one, unless they are the same join. */
-  change(before: Entry | undefined, after: Entry | undefined): void {
+  change(before: Entry | undefined, after: Entry | undefined, unseen = false): void {
     if (before && after && before.ref === after.ref) return;
     if (before) this.leave(before);
-    if (after) this.join(after);
+    if (after) this.join(after, unseen);
+  }
+
+  /** Appends another diff of the same topic (its joins are not unseen: they come from elsewhere). */
+  merge(other: DiffBuilder): void {
+    for (const entry of other.joins.values()) this.join(entry);
+    for (const entry of other.leaves) this.leave(entry);
+  }
+
+  /** A `presence_state` of the topic went out: every join so far may be on a client now. */
+  listed(): void {
+    this.unseen.clear();
   }
 
   get empty(): boolean {
-    return this.joins.length === 0 && this.leaves.length === 0;
+    return this.joins.size === 0 && this.leaves.length === 0;
   }
 
   build(): PresenceDiff {
-    return { joins: toPresenceState(this.joins), leaves: toPresenceState(this.leaves) };
+    return { joins: toPresenceState(this.joins.values()), leaves: toPresenceState(this.leaves) };
   }
 }
 

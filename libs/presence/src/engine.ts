@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { DiffBuilder, toPresenceState } from "./diff.ts";
 import type { Entry } from "./entry.ts";
-import { MIN_TOMBSTONES_BEFORE_ROTATION, SYNC_RETRY_MS } from "./limits.ts";
+import { BATCHED_DIFF_MIN_ENTRIES, MIN_TOMBSTONES_BEFORE_ROTATION, SYNC_RETRY_MS } from "./limits.ts";
 import { OwnedDoc } from "./owned-doc.ts";
 import { createRefGenerator } from "./phx-ref.ts";
 import { ReplicaDoc } from "./replica-doc.ts";
@@ -14,9 +14,13 @@ export interface EngineOptions {
   onDiff(topic: string, diff: PresenceDiff): void;
   /** Local changes wait for `flush()`; called when the first one arrives after a flush. */
   onDirty(): void;
+  /** A large topic's diff waits for `emitBatches()`; called when the first one is started after an emit. */
+  onBatch(): void;
   /** An owner answered a sync request of ours. */
   onSnapshot?(owner: string): void;
   now?: () => number;
+  /** Topics with at least this many entries get their diffs once per flush (default BATCHED_DIFF_MIN_ENTRIES). */
+  batchedDiffMinEntries?: number;
 }
 
 interface Peer {
@@ -33,6 +37,13 @@ const JOINS_PER_MS = 1_000;
  * between them. It turns local calls and received messages into `onDiff` calls and messages to
  * publish; the caller moves the bytes (Redis in production, an array in unit tests) and decides
  * when an incarnation is dead.
+ *
+ * Diffs of a small topic go out at once, one per local change (as Phoenix.Presence sends them:
+ * the joiner gets its own join before its `presence_state`) and one per received message. A
+ * topic with `batchedDiffMinEntries` entries or more collects its changes, local and received,
+ * into one diff sent by `emitBatches()` (the caller's batch window): every change would otherwise
+ * be a frame to every member, O(n²) frames when n members join. Once a topic's batch exists,
+ * every change of the topic joins it until it is sent, so no diff overtakes an earlier one.
  */
 export class PresenceEngine {
   private readonly owned: OwnedDoc;
@@ -41,6 +52,9 @@ export class PresenceEngine {
   private readonly peers = new Map<string, Peer>();
   private readonly nextRef = createRefGenerator();
   private readonly now: () => number;
+  private readonly batchedDiffMinEntries: number;
+  /** Per large topic, the diff waiting for `emitBatches()`. */
+  private batches = new Map<string, DiffBuilder>();
   private readonly log: Logger;
   private dirty = false;
   private seq = 0;
@@ -50,6 +64,7 @@ export class PresenceEngine {
 
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? Date.now;
+    this.batchedDiffMinEntries = options.batchedDiffMinEntries ?? BATCHED_DIFF_MIN_ENTRIES;
     this.log = options.logger;
     this.owned = new OwnedDoc(this.nextGeneration());
   }
@@ -97,6 +112,7 @@ export class PresenceEngine {
   }
 
   list(topic: string): PresenceState {
+    this.batches.get(topic)?.listed();
     const entries: Entry[] = [...this.owned.entriesOf(topic)];
     for (const replica of this.replicas.values()) entries.push(...replica.entriesOf(topic));
     return toPresenceState(entries);
@@ -138,6 +154,14 @@ export class PresenceEngine {
     if (owned.tombstones >= Math.max(MIN_TOMBSTONES_BEFORE_ROTATION, owned.size)) owned.rotate(this.nextGeneration());
     const change = owned.takeChange();
     return change ? this.stamp({ kind: "changes", items: [{ generation: owned.generation, ...change }] }) : undefined;
+  }
+
+  /** Sends every large topic's waiting diff (one `onDiff` per topic). */
+  emitBatches(): void {
+    if (this.batches.size === 0) return;
+    const batches = this.batches;
+    this.batches = new Map();
+    this.emitAll(batches);
   }
 
   heartbeat(): Uint8Array {
@@ -201,7 +225,7 @@ export class PresenceEngine {
       case "heartbeat":
         break;
     }
-    this.emitAll(diffs);
+    this.emitReceived(diffs);
     if (needsSync) {
       const request = this.syncRequestTo(message.from, peer);
       if (request) answers.push(request);
@@ -215,7 +239,7 @@ export class PresenceEngine {
     const diffs = new Map<string, DiffBuilder>();
     this.removeReplica(incarnation, diffs);
     this.peers.delete(incarnation);
-    this.emitAll(diffs);
+    this.emitReceived(diffs);
   }
 
   /**
@@ -302,15 +326,44 @@ export class PresenceEngine {
       this.dirty = true;
       this.options.onDirty();
     }
+    const batch = this.batchOf(topic);
+    if (batch) return batch.change(before, after, true);
     const diff = new DiffBuilder();
     diff.change(before, after);
     this.emit(topic, diff);
   }
 
+  /** The topic's waiting diff, started if the topic is large; undefined for a small topic without one. */
+  private batchOf(topic: string): DiffBuilder | undefined {
+    let batch = this.batches.get(topic);
+    if (batch || this.entriesIn(topic) < this.batchedDiffMinEntries) return batch;
+    if (this.batches.size === 0) this.options.onBatch();
+    this.batches.set(topic, (batch = new DiffBuilder()));
+    return batch;
+  }
+
+  private entriesIn(topic: string): number {
+    let count = this.owned.sizeOf(topic);
+    for (const replica of this.replicas.values()) count += replica.sizeOf(topic);
+    return count;
+  }
+
+
+
   private diffOf(diffs: Map<string, DiffBuilder>, topic: string): DiffBuilder {
     let diff = diffs.get(topic);
     if (!diff) diffs.set(topic, (diff = new DiffBuilder()));
     return diff;
+  }
+
+  /** Received changes: a large topic's go into its batch. */
+  private emitReceived(diffs: Map<string, DiffBuilder>): void {
+    for (const [topic, diff] of diffs) {
+      if (diff.empty) continue;
+      const batch = this.batchOf(topic);
+      if (batch) batch.merge(diff);
+      else this.emit(topic, diff);
+    }
   }
 
   private emitAll(diffs: Map<string, DiffBuilder>): void {

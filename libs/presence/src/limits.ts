@@ -15,6 +15,20 @@ export const CHECKS_PER_TTL = 6;
 /** Local changes are published together after this tick: a burst of 1,000 joins is a handful of messages. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 20;
 
+/**
+ * Topics with this many entries (cluster-wide) or more get one `presence_diff` per batch window
+ * instead of one per change: below it a join costs at most this many frames here and keeps
+ * Phoenix's frame order (the joiner's own diff before its `presence_state`).
+ */
+export const BATCHED_DIFF_MIN_ENTRIES = 16;
+
+/**
+ * A large topic's changes, local and from other nodes, reach its members as one diff per this
+ * window: at most 10 diff frames per member per second however fast members come and go
+ * (Phoenix's tracker batches other nodes' changes over 1.5 s). Imperceptible in a member list.
+ */
+export const DEFAULT_DIFF_BATCH_WINDOW_MS = 100;
+
 /** A starting node waits this long at most for the other nodes' snapshots before it calls itself ready. */
 export const HELLO_TIMEOUT_MS = 1_000;
 

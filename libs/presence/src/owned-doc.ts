@@ -63,6 +63,10 @@ export class OwnedDoc {
     return this.live.get(topic)?.values() ?? [];
   }
 
+  sizeOf(topic: string): number {
+    return this.live.get(topic)?.size ?? 0;
+  }
+
   topicNames(): Iterable<string> {
     return this.live.keys();
   }

@@ -3,6 +3,7 @@ import { PresenceEngine } from "./engine.ts";
 import {
   CHECKS_PER_TTL,
   CLOSE_TIMEOUT_MS,
+  DEFAULT_DIFF_BATCH_WINDOW_MS,
   DEFAULT_FLUSH_INTERVAL_MS,
   DEFAULT_KEY_PREFIX,
   DEFAULT_LIVENESS_TTL_MS,
@@ -22,6 +23,7 @@ export function createPresence(options: PresenceOptions): Presence {
   const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
   const ttlMs = options.livenessTtlMs ?? DEFAULT_LIVENESS_TTL_MS;
   const flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+  const diffBatchWindowMs = options.diffBatchWindowMs ?? DEFAULT_DIFF_BATCH_WINDOW_MS;
   const incarnation = `${options.nodeId}.${randomBytes(6).toString("base64url")}`;
   const channel = `${prefix}presence`;
   const log = options.logger.child({ node: options.nodeId, incarnation });
@@ -33,6 +35,7 @@ export function createPresence(options: PresenceOptions): Presence {
   let helloRepliesAwaited = 0;
   let helloTimer: NodeJS.Timeout | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
+  let batchTimer: NodeJS.Timeout | undefined;
   let checking = false;
   /** Since when the command connection is up: missing liveness keys are no verdict before all live nodes had a TTL to rewrite them (Redis may have restarted empty). */
   let connectedSince: number | undefined = publisher.status === "ready" ? Date.now() : undefined;
@@ -44,6 +47,9 @@ export function createPresence(options: PresenceOptions): Presence {
     onDiff: options.onDiff,
     onDirty: () => {
       flushTimer ??= setTimeout(flush, flushIntervalMs);
+    },
+    onBatch: () => {
+      batchTimer ??= setTimeout(emitBatches, diffBatchWindowMs);
     },
     onSnapshot: () => {
       if (helloRepliesAwaited > 0 && --helloRepliesAwaited === 0) markReady();
@@ -63,6 +69,11 @@ export function createPresence(options: PresenceOptions): Presence {
     flushTimer = undefined;
     const changes = engine.flush();
     if (changes) void publish(changes);
+  }
+
+  function emitBatches(): void {
+    batchTimer = undefined;
+    engine.emitBatches();
   }
 
   function markReady(): void {
@@ -153,6 +164,7 @@ export function createPresence(options: PresenceOptions): Presence {
       clearInterval(heartbeatTimer);
       clearInterval(checkTimer);
       clearTimeout(flushTimer);
+      clearTimeout(batchTimer);
       clearTimeout(helloTimer);
       publisher.off("ready", onPublisherReady);
       publisher.off("close", onPublisherClose);

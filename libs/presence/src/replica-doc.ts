@@ -58,6 +58,10 @@ export class ReplicaDoc {
     return this.mirror.get(topic)?.values() ?? [];
   }
 
+  sizeOf(topic: string): number {
+    return this.mirror.get(topic)?.size ?? 0;
+  }
+
   topicNames(): Iterable<string> {
     return this.mirror.keys();
   }

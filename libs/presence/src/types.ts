@@ -21,15 +21,18 @@ export interface PresenceOptions {
   keyPrefix?: string;
   logger: Logger;
   /**
-   * Delivers a `presence_diff` to this node's local members of `topic`. Called synchronously
-   * inside track/update/untrack for local changes; remote changes arrive batched, and one diff
-   * may then carry joins and leaves together.
+   * Delivers a `presence_diff` to this node's local members of `topic`. For a small topic it is
+   * called synchronously inside track/update/untrack for local changes, and once per received
+   * batch of remote changes. A large topic's changes (see BATCHED_DIFF_MIN_ENTRIES) arrive as one
+   * diff per `diffBatchWindowMs`. One diff may carry joins and leaves together, even of one member.
    */
   onDiff(topic: string, diff: PresenceDiff): void;
   /** Lifetime of the node's liveness key; a SIGKILLed node's entries vanish everywhere about this long (+ a check interval) after its last refresh. */
   livenessTtlMs?: number;
   /** How long local changes wait to be published together. */
   flushIntervalMs?: number;
+  /** How long a large topic's changes wait to reach its members as one diff. */
+  diffBatchWindowMs?: number;
 }
 
 export interface Presence {

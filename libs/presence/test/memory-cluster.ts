@@ -12,6 +12,8 @@ export interface MemoryNode {
   diffs: Array<{ topic: string; diff: PresenceDiff }>;
   /** The topic as a client that got `presence_state` when this node started and every diff since sees it. */
   clientView(topic: string): ClientView;
+  /** A client joining `topic` now: it gets `presence_state` (a `list`), then every diff; returns what it shows. */
+  watch(topic: string): () => ClientView;
   /** While false, messages to this node are lost (a dropped subscription). */
   connected: boolean;
 }
@@ -30,20 +32,31 @@ export class MemoryCluster {
   /** Client views cost a copy of the topic's state per diff (phoenix.js clones it too); churn tests go without. */
   constructor(private readonly withClientViews = true) {}
 
-  add(name: string): MemoryNode {
+  add(name: string, batchedDiffMinEntries?: number): MemoryNode {
     const views = new Map<string, PresenceState>();
+    const watchers: Array<{ topic: string; state: PresenceState }> = [];
     const node: MemoryNode = {
       diffs: [],
       connected: true,
       clientView: (topic) => (views.get(topic) ?? {}) as ClientView,
+      watch: (topic) => {
+        const watcher = { topic, state: structuredClone(node.engine.list(topic)) };
+        watchers.push(watcher);
+        return () => watcher.state as ClientView;
+      },
       engine: new PresenceEngine({
         incarnation: `${name}.${this.nodes.length}`,
         logger: silent,
         now: () => this.clock,
+        batchedDiffMinEntries,
         onDirty: () => {},
+        onBatch: () => {},
         onDiff: (topic, diff) => {
           node.diffs.push({ topic, diff });
           if (this.withClientViews) views.set(topic, PhoenixPresence.syncDiff(views.get(topic) ?? {}, structuredClone(diff)));
+          for (const watcher of watchers) {
+            if (watcher.topic === topic) watcher.state = PhoenixPresence.syncDiff(watcher.state, structuredClone(diff));
+          }
         },
       }),
     };
@@ -55,7 +68,7 @@ export class MemoryCluster {
     if (bytes) this.queue.push({ from, bytes });
   }
 
-  /** Flushes every node, then delivers until nothing is left in flight (answers included). */
+  /** Flushes every node, then delivers until nothing is left in flight (answers included); then every node sends its batched diffs. */
   settle(maxMessages = 10_000): number {
     for (const node of this.nodes) this.publish(node, node.engine.flush());
     let delivered = 0;
@@ -68,6 +81,7 @@ export class MemoryCluster {
       }
       for (const node of this.nodes) this.publish(node, node.engine.flush());
     }
+    for (const node of this.nodes) node.engine.emitBatches();
     return delivered;
   }
 
