@@ -6,7 +6,7 @@ import { pino } from "pino";
 import { createTokenVerifier, issueToken } from "@switchboard/auth";
 import type { Channel } from "@switchboard/channels";
 import type { Broadcast } from "@switchboard/protocol";
-import { createAdmin, type AdminCluster } from "../../apps/gateway/src/channels/admin.ts";
+import { createAdmin, LISTENER_TTL_MS, type AdminCluster } from "../../apps/gateway/src/channels/admin.ts";
 import { startRedis, type RedisProcess } from "../support/redis.ts";
 import { eventually, TEST_SECRET } from "../support/gateway.ts";
 
@@ -44,6 +44,14 @@ function node(nodeId: string, alive: string[] = []) {
   return { admin, events, nodeDown: (id: string) => registry.emit("node-down", id) };
 }
 
+const adminToken = () => issueToken({ id: "root", channel: "admin", ttlSeconds: 60, secret: TEST_SECRET });
+
+/** An admin client joins on this node, as the channel runs it: the join handler, then the joined hook. */
+async function adminJoins(on: ReturnType<typeof node>, socket: string): Promise<void> {
+  assert.deepEqual(await on.admin.handler.join("admin", { token: adminToken() }, {} as never), { ok: {} });
+  on.admin.events.joined!("admin", socket);
+}
+
 const list = async (admin: ReturnType<typeof node>["admin"]) => {
   const result = await admin.handler.handleIn!("channel.list", {}, {} as Channel, { ref: "1" });
   return "reply" in result ? result.response : undefined;
@@ -52,10 +60,10 @@ const list = async (admin: ReturnType<typeof node>["admin"]) => {
 test("first join adds, last leave removes, counts span nodes; the admin topic is not reported", async () => {
   const a = node("a");
   const b = node("b");
+  await adminJoins(b, "s9");
   a.admin.events.joined!("room", "s1");
   await eventually(() => a.events().length === 2, "add + join");
   b.admin.events.joined!("room", "s2");
-  b.admin.events.joined!("admin", "s9");
   await eventually(() => b.events().length === 1, "join on b");
   assert.deepEqual(await list(a.admin), { channels: [{ topic: "room", members: 2 }] });
   a.admin.events.left!("room", "s1", "leave");
@@ -73,12 +81,14 @@ test("first join adds, last leave removes, counts span nodes; the admin topic is
     { event: "channel.remove", topic: "room" },
   ]);
   assert.deepEqual(await list(a.admin), { channels: [] });
+  b.admin.events.left!("admin", "s9", "leave");
 });
 
 test("a dead node's members are discounted once, by whichever survivor sweeps first", async () => {
   const doomed = node("doomed");
   const survivor1 = node("s1");
   const survivor2 = node("s2");
+  await adminJoins(survivor1, "admin1");
   doomed.admin.events.joined!("lobby", "d1");
   doomed.admin.events.joined!("lobby", "d2");
   doomed.admin.events.joined!("solo", "d3");
@@ -106,6 +116,56 @@ test("a dead node's members are discounted once, by whichever survivor sweeps fi
   assert.deepEqual(await list(survivor2.admin), { channels: [{ topic: "lobby", members: 1 }] });
   survivor1.admin.events.left!("lobby", "x1", "leave");
   await eventually(async () => JSON.stringify(await list(survivor1.admin)) === '{"channels":[]}', "lobby gone");
+  survivor1.admin.events.left!("admin", "admin1", "leave");
+});
+
+test("nothing is announced while no admin client is joined anywhere; counts are kept all the same", async () => {
+  const commands: string[][] = [];
+  const connection = new Redis(redis.url);
+  const monitor = await connection.monitor();
+  connections.push(connection, monitor);
+  monitor.on("monitor", (_time: string, args: string[]) => void commands.push(args));
+  const [quiet, other] = [node("quiet"), node("other")];
+  quiet.admin.events.joined!("q", "s1");
+  other.admin.events.joined!("q", "s2");
+  quiet.admin.events.left!("q", "s1", "leave");
+  await eventually(async () => JSON.stringify(await list(quiet.admin)) === '{"channels":[{"topic":"q","members":1}]}', "counts of q");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual([...quiet.events(), ...other.events()], [], "no announcement without an admin client");
+
+  // An admin client on one node: both nodes announce, from its join reply on.
+  await adminJoins(other, "admin1");
+  quiet.admin.events.joined!("q", "s3");
+  await eventually(() => quiet.events().length === 1, "the join announced");
+  assert.deepEqual(quiet.events(), [{ event: "channel.join", topic: "q", socket: "s3", node: "quiet", members: 2 }]);
+
+  // Its leave (or its node's end: the entry expires) turns them off again.
+  other.admin.events.left!("admin", "admin1", "closed");
+  await eventually(() => commands.some(([command]) => command?.toLowerCase() === "zrem"), "the listener entry removed");
+  quiet.admin.events.left!("q", "s3", "leave");
+  other.admin.events.left!("q", "s2", "leave");
+  await eventually(async () => JSON.stringify(await list(quiet.admin)) === '{"channels":[]}', "q gone");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(quiet.events().length + other.events().length, 1, "only the join made while the admin client listened");
+});
+
+test("a node that died with an admin client keeps announcements on no longer than the listener TTL", async () => {
+  const ttlSeconds = LISTENER_TTL_MS / 1000;
+  const crashed = node("crashed");
+  await adminJoins(crashed, "admin1");
+  const connection = new Redis(redis.url);
+  connections.push(connection);
+  const score = await connection.zscore("t:admin:listeners", "crashed");
+  const [seconds] = await connection.time();
+  assert.ok(Math.abs(Number(score) - (Number(seconds) + ttlSeconds) * 1000) < 2_000, `the entry expires one TTL from now (${score})`);
+  // Its expiry, with nobody refreshing it, is as good as gone: no announcement.
+  await connection.zadd("t:admin:listeners", (Number(seconds) - 1) * 1000, "crashed");
+  const survivor = node("survivor");
+  survivor.admin.events.joined!("after-crash", "s1");
+  await eventually(async () => JSON.stringify(await list(survivor.admin)).includes("after-crash"), "the join counted");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(survivor.events(), []);
+  crashed.admin.events.left!("admin", "admin1", "closed");
 });
 
 test("at start, a node drops its own stale share and that of nodes missing from the registry", async () => {

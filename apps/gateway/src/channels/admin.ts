@@ -18,6 +18,7 @@ import { isObject, joinToken } from "./payload-shape.ts";
  * `node.list` → `{"nodes": [NodeInfo]}` (the node registry), and `publish` `{topic, event, payload}`
  * → a broadcast to that topic (not `admin`, no `phx_`/`presence_` event), replied `{}`.
  * The admin topic itself is not reported (admin clients would otherwise announce each other).
+ * Nothing is announced while no admin client is joined anywhere (counts are kept all the same).
  */
 export const AdminEvent = {
   ADD: "channel.add",
@@ -40,28 +41,52 @@ export const AdminReplyError = {
 // a hash topic → members, plus one hash per node with its own share, so a node that dies without
 // saying goodbye can be discounted by the survivors (whoever runs the sweep first gets the
 // numbers; the others find the node's hash gone).
-const JOIN_SCRIPT = `
+//
+// Announcements are only sent while an admin client is joined somewhere: every node with one
+// keeps itself in a sorted set scored by its entry's expiry (Redis time, so node clocks do not
+// matter), and each script answers, with its counts, whether an unexpired entry exists. A node
+// that dies with admin clients keeps announcements on for one LISTENER_TTL_MS at most.
+const LISTENING = `
+local function listening(key)
+  local time = redis.call("TIME")
+  return redis.call("ZCOUNT", key, time[1] * 1000 + math.floor(time[2] / 1000), "+inf")
+end`;
+const JOIN_SCRIPT = `${LISTENING}
 redis.call("SADD", KEYS[3], ARGV[2])
 redis.call("HINCRBY", KEYS[2], ARGV[1], 1)
-return redis.call("HINCRBY", KEYS[1], ARGV[1], 1)`;
-const LEAVE_SCRIPT = `
+return {redis.call("HINCRBY", KEYS[1], ARGV[1], 1), listening(KEYS[4])}`;
+const LEAVE_SCRIPT = `${LISTENING}
 local mine = tonumber(redis.call("HGET", KEYS[2], ARGV[1]) or "0")
-if mine <= 0 then return -1 end
+if mine <= 0 then return {-1, 0} end
 if mine == 1 then redis.call("HDEL", KEYS[2], ARGV[1]) else redis.call("HINCRBY", KEYS[2], ARGV[1], -1) end
 local left = redis.call("HINCRBY", KEYS[1], ARGV[1], -1)
-if left <= 0 then redis.call("HDEL", KEYS[1], ARGV[1]) return 0 end
-return left`;
-const SWEEP_SCRIPT = `
+if left <= 0 then redis.call("HDEL", KEYS[1], ARGV[1]) left = 0 end
+return {left, listening(KEYS[4])}`;
+const SWEEP_SCRIPT = `${LISTENING}
 local share = redis.call("HGETALL", KEYS[2])
 redis.call("DEL", KEYS[2])
 redis.call("SREM", KEYS[3], ARGV[1])
-local out = {}
+local out = {listening(KEYS[4])}
 for i = 1, #share, 2 do
   local left = redis.call("HINCRBY", KEYS[1], share[i], -tonumber(share[i + 1]))
   if left <= 0 then redis.call("HDEL", KEYS[1], share[i]) left = 0 end
   table.insert(out, share[i]) table.insert(out, share[i + 1]) table.insert(out, left)
 end
 return out`;
+/** Puts this node in the listeners set until now + ARGV[2] ms, dropping expired entries. */
+const LISTEN_SCRIPT = `
+local time = redis.call("TIME")
+local now = time[1] * 1000 + math.floor(time[2] / 1000)
+redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", "(" .. now)
+redis.call("ZADD", KEYS[1], now + tonumber(ARGV[2]), ARGV[1])`;
+
+/**
+ * How long a node's "an admin client listens here" entry lasts without a refresh. Refreshed three
+ * times per TTL while the node has an admin client, so a Redis restart (entries gone) silences
+ * announcements for a third of it at most; a crashed node's entry keeps them on this long.
+ */
+export const LISTENER_TTL_MS = 15_000;
+const LISTENER_REFRESHES_PER_TTL = 3;
 
 /** What the admin channel uses of the cluster: announcements, the registry, dead-node notices. */
 export interface AdminCluster {
@@ -92,25 +117,27 @@ export function createAdmin(options: AdminOptions): Admin {
   const countsKey = `${options.keyPrefix}admin:members`;
   const nodesKey = `${options.keyPrefix}admin:nodes`;
   const shareKey = (node: string) => `${options.keyPrefix}admin:node:${node}`;
+  const listenersKey = `${options.keyPrefix}admin:listeners`;
   const announce = (event: string, payload: Record<string, unknown>) => cluster.broadcast({ topic: ADMIN_TOPIC, event, payload });
   const failed = (what: string) => (failure: unknown) => logger.warn({ err: failure, what }, "admin bookkeeping failed");
 
   const joined = async (topic: string, socket: string) => {
-    const members = Number(await redis.eval(JOIN_SCRIPT, 3, countsKey, shareKey(nodeId), nodesKey, topic, nodeId));
+    const [members, listeners] = (await redis.eval(JOIN_SCRIPT, 4, countsKey, shareKey(nodeId), nodesKey, listenersKey, topic, nodeId)) as [number, number];
+    if (listeners === 0) return;
     if (members === 1) await announce(AdminEvent.ADD, { topic });
     await announce(AdminEvent.JOIN, { topic, socket, node: nodeId, members });
   };
 
   const left = async (topic: string, socket: string) => {
-    const members = Number(await redis.eval(LEAVE_SCRIPT, 3, countsKey, shareKey(nodeId), nodesKey, topic));
-    if (members < 0) return; // already discounted by a sweep
+    const [members, listeners] = (await redis.eval(LEAVE_SCRIPT, 4, countsKey, shareKey(nodeId), nodesKey, listenersKey, topic)) as [number, number];
+    if (members < 0 || listeners === 0) return; // already discounted by a sweep, or nobody to tell
     await announce(AdminEvent.LEAVE, { topic, socket, node: nodeId, members });
     if (members === 0) await announce(AdminEvent.REMOVE, { topic });
   };
 
   const sweep = async (node: string) => {
-    const result = (await redis.eval(SWEEP_SCRIPT, 3, countsKey, shareKey(node), nodesKey, node)) as Array<string | number>;
-    for (let i = 0; i < result.length; i += 3) {
+    const [listeners, ...result] = (await redis.eval(SWEEP_SCRIPT, 4, countsKey, shareKey(node), nodesKey, listenersKey, node)) as Array<string | number>;
+    for (let i = 0; listeners !== 0 && i < result.length; i += 3) {
       const topic = String(result[i]);
       const members = Number(result[i + 2]);
       await announce(AdminEvent.LEAVE, { topic, socket: null, node, members, departed: Number(result[i + 1]) });
@@ -119,12 +146,32 @@ export function createAdmin(options: AdminOptions): Admin {
     if (result.length > 0) logger.info({ deadNode: node, topics: result.length / 3 }, "discounted a dead node's channel members");
   };
 
+  // Admin clients joined here; while there are any, this node's listener entry is kept fresh.
+  let localAdmins = 0;
+  let listenerRefresh: NodeJS.Timeout | undefined;
+  const listen = () => redis.eval(LISTEN_SCRIPT, 1, listenersKey, nodeId, LISTENER_TTL_MS).then(() => undefined, failed("listen"));
+  const adminJoined = () => {
+    if (++localAdmins > 1) return;
+    // Again here: a last admin's leave may have removed the entry since this one's join wrote it.
+    void listen();
+    listenerRefresh = setInterval(() => void listen(), LISTENER_TTL_MS / LISTENER_REFRESHES_PER_TTL);
+    listenerRefresh.unref();
+  };
+  const adminLeft = () => {
+    if (--localAdmins > 0) return;
+    clearInterval(listenerRefresh);
+    redis.zrem(listenersKey, nodeId).catch(failed("unlisten"));
+  };
+
   cluster.on("node-down", (node) => void sweep(node).catch(failed("sweep")));
 
   const handler: ChannelHandler = {
-    join(topic, payload) {
+    async join(topic, payload) {
       const verified = verifier.verifyForTopic(joinToken(payload), topic);
-      return verified.ok ? ok({}) : error({ reason: verified.reason });
+      if (!verified.ok) return error({ reason: verified.reason });
+      // Before the reply: every join the client hears of after it must be announced.
+      await listen();
+      return ok({});
     },
     async handleIn(event, payload) {
       switch (event) {
@@ -165,10 +212,12 @@ export function createAdmin(options: AdminOptions): Admin {
     handler,
     events: {
       joined(topic, socket) {
-        if (topic !== ADMIN_TOPIC) joined(topic, socket).catch(failed("join"));
+        if (topic === ADMIN_TOPIC) adminJoined();
+        else joined(topic, socket).catch(failed("join"));
       },
       left(topic, socket) {
-        if (topic !== ADMIN_TOPIC) left(topic, socket).catch(failed("leave"));
+        if (topic === ADMIN_TOPIC) adminLeft();
+        else left(topic, socket).catch(failed("leave"));
       },
     },
     async sweepStale() {
