@@ -119,6 +119,8 @@ class TrackedPresence implements ChannelPresence {
 }
 
 const HEARTBEAT_TOPIC = "phoenix";
+/** Socket assigns are read-only to handlers: sockets without any share this one (an idle node holds thousands). */
+const NO_ASSIGNS: Readonly<Record<string, unknown>> = Object.freeze({});
 /**
  * Live broadcasts one channel holds while its node's subscriptions are down. Recorded broadcasts
  * wait for Redis before they go out, so only unrecorded local ones gather here; past this the
@@ -150,7 +152,7 @@ export class ChannelSocket {
     private readonly wire: Wire,
     private readonly options: ChannelSocketOptions,
   ) {
-    this.info = { id: wire.id, transport: wire.transport, params: wire.params, assigns: options.assigns ?? {} };
+    this.info = { id: wire.id, transport: wire.transport, params: wire.params, assigns: options.assigns ?? NO_ASSIGNS };
     this.queues = new TopicQueues(this);
   }
 

@@ -5,9 +5,13 @@ import type { Frame, Serializer } from "@switchboard/protocol";
 import { Rfc6455 } from "./rfc6455-codes.ts";
 import type { Connection, TransportKind } from "./types.ts";
 
-export interface ConnectionLimits {
+/** What every connection of one server shares: its limits, its logger, and who to tell when it ended. */
+export interface ConnectionHost {
   idleTimeoutMs: number;
   sendQueueBytes: number;
+  logger: Logger;
+  /** Called once per connection, just before its `close` event (a hook, not a listener: no wrapper per connection). */
+  ended(connection: BaseConnection): void;
 }
 
 /** What a connection keeps of its handshake: copies, so the request itself is not held for the connection's life. */
@@ -41,14 +45,13 @@ export abstract class BaseConnection extends EventEmitter implements Connection 
   constructor(
     readonly id: string,
     handshake: Handshake,
-    private readonly limits: ConnectionLimits,
-    protected readonly logger: Logger,
+    protected readonly host: ConnectionHost,
   ) {
     super();
     this.serializer = handshake.serializer;
     this.params = handshake.params;
     this.remoteAddress = handshake.remoteAddress;
-    this.idleTimer = setTimeout(onIdle, limits.idleTimeoutMs, this);
+    this.idleTimer = setTimeout(onIdle, host.idleTimeoutMs, this);
   }
 
   abstract get transport(): TransportKind;
@@ -63,7 +66,7 @@ export abstract class BaseConnection extends EventEmitter implements Connection 
     this.send(frame);
     // Judged once this tick's writes had their chance to reach the kernel: a burst written in one
     // tick is corked, so the queue briefly holds it even for a client that reads fast.
-    if (!this.queueCheckScheduled && this.bufferedBytes > this.limits.sendQueueBytes) {
+    if (!this.queueCheckScheduled && this.bufferedBytes > this.host.sendQueueBytes) {
       this.queueCheckScheduled = true;
       setImmediate(checkSendQueue, this);
     }
@@ -72,8 +75,8 @@ export abstract class BaseConnection extends EventEmitter implements Connection 
   checkSendQueue(): void {
     this.queueCheckScheduled = false;
     const bufferedBytes = this.bufferedBytes;
-    if (this.ended || bufferedBytes <= this.limits.sendQueueBytes) return;
-    this.logger.warn({ socket: this.id, bufferedBytes, limit: this.limits.sendQueueBytes }, "slow consumer, closing");
+    if (this.ended || bufferedBytes <= this.host.sendQueueBytes) return;
+    this.host.logger.warn({ socket: this.id, bufferedBytes, limit: this.host.sendQueueBytes }, "slow consumer, closing");
     this.close(CloseCode.SLOW_CONSUMER, "slow consumer");
   }
 
@@ -89,7 +92,7 @@ export abstract class BaseConnection extends EventEmitter implements Connection 
     try {
       this.emit("frame", frame);
     } catch (error) {
-      this.logger.error({ err: error, socket: this.id }, "frame listener failed, closing");
+      this.host.logger.error({ err: error, socket: this.id }, "frame listener failed, closing");
       // A listener that throws leaves the connection in an unknown state.
       this.close(Rfc6455.INTERNAL_ERROR, "internal error");
     }
@@ -101,7 +104,8 @@ export abstract class BaseConnection extends EventEmitter implements Connection 
     this.ended = true;
     clearTimeout(this.idleTimer);
     const reported = code ?? Rfc6455.ABNORMAL_CLOSURE;
-    this.logger.debug({ socket: this.id, transport: this.transport, code: reported, reason, cause }, "connection closed");
+    this.host.logger.debug({ socket: this.id, transport: this.transport, code: reported, reason, cause }, "connection closed");
+    this.host.ended(this);
     this.emit("close", reported, reason);
   }
 }

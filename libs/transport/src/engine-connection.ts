@@ -1,8 +1,7 @@
 import type { Socket } from "engine.io";
-import type { Logger } from "pino";
 import type { Frame } from "@switchboard/protocol";
 import { BaseConnection } from "./connection.ts";
-import type { ConnectionLimits } from "./connection.ts";
+import type { ConnectionHost } from "./connection.ts";
 import type { FrameCarrier } from "./phoenix-transport.ts";
 import type { TransportKind } from "./types.ts";
 
@@ -11,11 +10,10 @@ export class EngineConnection extends BaseConnection {
   constructor(
     private readonly socket: Socket,
     private readonly carrier: FrameCarrier,
-    limits: ConnectionLimits,
-    logger: Logger,
+    host: ConnectionHost,
   ) {
     // engine.io's socket id, as its transports carry it.
-    super(socket.transport.sid, { ...carrier.context, remoteAddress: socket.remoteAddress ?? "" }, limits, logger);
+    super(socket.transport.sid, { ...carrier.context, remoteAddress: socket.remoteAddress ?? "" }, host);
     socket.on("message", (frame: Frame) => this.receive(frame));
     socket.once("close", (engineReason: string) => this.end(carrier.closeCode, carrier.closeReason, engineReason));
   }

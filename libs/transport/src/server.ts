@@ -7,7 +7,7 @@ import type WebSocket from "ws";
 import type { ServerOptions as WebSocketServerOptions } from "ws";
 import { CloseCode } from "@switchboard/protocol";
 import { chooseSubprotocol } from "./connect-params.ts";
-import type { BaseConnection, Handshake } from "./connection.ts";
+import type { BaseConnection, ConnectionHost, Handshake } from "./connection.ts";
 import { EngineConnection } from "./engine-connection.ts";
 import { answerStatus, refuseUpgrade } from "./http-answers.ts";
 import { CLOSE_HANDSHAKE_TIMEOUT_MS, ENGINE_PING_INTERVAL_MS, ENGINE_PING_TIMEOUT_MS } from "./limits.ts";
@@ -115,14 +115,20 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
     return { ok: true, negotiated, remoteAddress };
   };
 
-  const accept = (connection: BaseConnection) => {
-    connections.set(connection.id, connection);
-    counts[connection.transport]++;
-    connection.once("close", () => {
+  const host: ConnectionHost = {
+    idleTimeoutMs: options.idleTimeoutMs,
+    sendQueueBytes: options.sendQueueBytes,
+    logger,
+    ended(connection) {
       connections.delete(connection.id);
       sessions.delete(connection.id);
       counts[connection.transport]--;
-    });
+    },
+  };
+
+  const accept = (connection: BaseConnection) => {
+    connections.set(connection.id, connection);
+    counts[connection.transport]++;
     try {
       options.onConnection(connection);
     } catch (error) {
@@ -141,7 +147,7 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
   engine.on("connection", (socket: Socket) => {
     const carrier = carrierOf(socket);
     if (!carrier) return socket.close(true);
-    const connection = new EngineConnection(socket, carrier, options, logger);
+    const connection = new EngineConnection(socket, carrier, host);
     if (carrier instanceof PhoenixLongPollTransport) sessions.set(connection.id, carrier);
     accept(connection);
   });
@@ -185,7 +191,7 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
     if (!admission.ok) return refuseUpgrade(socket, admission.status);
     if (socket.destroyed) return;
     const handshake: Handshake = { serializer: admission.negotiated.serializer, params: admission.negotiated.params, remoteAddress: admission.remoteAddress };
-    phoenixSockets.handleUpgrade(req, socket, head, (ws) => accept(new WebSocketConnection(newConnectionId(), handshake, ws, socket, options, logger)));
+    phoenixSockets.handleUpgrade(req, socket, head, (ws) => accept(new WebSocketConnection(newConnectionId(), handshake, ws, socket, host)));
   };
 
   /**

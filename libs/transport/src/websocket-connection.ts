@@ -1,12 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { Duplex } from "node:stream";
-import type { Logger } from "pino";
 import WebSocket from "ws";
 import type { RawData } from "ws";
 import { CloseCode } from "@switchboard/protocol";
 import type { Frame } from "@switchboard/protocol";
 import { BaseConnection } from "./connection.ts";
-import type { ConnectionLimits, Handshake } from "./connection.ts";
+import type { ConnectionHost, Handshake } from "./connection.ts";
 import { MAX_CLOSE_REASON_BYTES } from "./limits.ts";
 import { Rfc6455 } from "./rfc6455-codes.ts";
 import type { TransportKind } from "./types.ts";
@@ -93,14 +92,14 @@ export class WebSocketConnection extends BaseConnection {
     private readonly ws: PhoenixWebSocket,
     /** The TCP socket under `ws`, written to directly (see `send`). */
     private readonly socket: Duplex,
-    limits: ConnectionLimits,
-    logger: Logger,
+    host: ConnectionHost,
   ) {
-    super(id, handshake, limits, logger);
+    super(id, handshake, host);
     ws.connection = this;
+    // `on`, not `once`, for close too: ws emits it once, and `once` wraps the listener per socket.
     ws.on("message", onMessage);
     ws.on("error", onError);
-    ws.once("close", onClose);
+    ws.on("close", onClose);
   }
 
   get transport(): TransportKind {
@@ -143,7 +142,7 @@ export class WebSocketConnection extends BaseConnection {
 
   /** ws closes the socket itself after an error (with a close frame for a peer's protocol violation). */
   failed(error: Error): void {
-    this.logger.debug({ err: error, socket: this.id }, "websocket error");
+    this.host.logger.debug({ err: error, socket: this.id }, "websocket error");
     this.end(closeCodeFor(error), error.message, "websocket error");
   }
 
