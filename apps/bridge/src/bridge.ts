@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import { createCluster } from "@switchboard/cluster";
+import { batchWritesPerTick, createCluster } from "@switchboard/cluster";
 import type { Config } from "@switchboard/config";
 import { createHistory } from "@switchboard/history";
 import { REPLY_PREFIX, TO_PREFIX } from "./channel-name.ts";
@@ -65,7 +65,14 @@ export async function startBridge(config: BridgeConfig, logger: Logger, options:
     ttlSeconds: config.historyTtlSeconds,
     logger: log,
   });
-  const forwarder = createForwarder({ history, holder: `${config.nodeId}:${randomUUID()}`, cluster, redis, logger: log });
+  const forwarder = createForwarder({
+    history,
+    holder: `${config.nodeId}:${randomUUID()}`,
+    cluster,
+    redis,
+    logger: log,
+    batchWrites: batchWritesPerTick(redis),
+  });
   const ingest = createIngest({ cluster: { broadcast: forwarder.forward, reply: cluster.reply.bind(cluster) }, lease, logger: log });
   const clock = startSystemClock({
     cluster,

@@ -44,6 +44,11 @@ export interface ForwarderOptions {
   redis: ReadyWatch;
   logger: Logger;
   retryWindowMs?: number;
+  /**
+   * Called before each append or publish leaves: the bridge corks its connection until the tick
+   * ends, so a burst of messages read at once leaves in one write.
+   */
+  batchWrites?: () => void;
 }
 
 export interface Forwarder {
@@ -108,6 +113,7 @@ interface TopicQueue {
  */
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const { history, cluster, redis, logger } = options;
+  const batchWrites = options.batchWrites ?? (() => undefined);
   const retryWindowMs = options.retryWindowMs ?? FORWARD_RETRY_WINDOW_MS;
   const stats: ForwarderStats = { retried: 0, dropped: 0 };
   const topics = new Map<string, TopicQueue>();
@@ -173,6 +179,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     const { topic, event, payload } = message.broadcast;
     message.step = "appending";
     message.appendSent = true;
+    batchWrites();
     queue.inFlight++;
     history.append(topic, event, payload, message.messageKey).then(
       (historyId) => {
@@ -190,6 +197,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const sendPublish = (queue: TopicQueue, message: Message) => {
     message.step = "publishing";
     queue.inFlight++;
+    batchWrites();
     void cluster.broadcast(message.broadcast, optionsOf(message)).then((sent) => {
       if (!sent) {
         queue.inFlight--;
