@@ -4,6 +4,7 @@ import { Adapter as InMemoryAdapter, MessageType } from "socket.io-adapter";
 import type { AdapterPacket } from "./envelope.ts";
 import type { DeliveryEncoder, MemberSocket } from "./delivery.ts";
 import { NAMESPACE } from "./naming.ts";
+import { publishCommands, type PublishCommands } from "./publish-command.ts";
 import { batchWritesPerTick } from "./tick-writes.ts";
 
 /**
@@ -139,21 +140,35 @@ export function deliverLocally(adapter: ShardedAdapter, packet: AdapterPacket, r
  * would (same channel, same encoding, so their adapters deliver it), but returns what SPUBLISH
  * answers: how many subscriptions received it. For a member room that is 1 if some node has the
  * member, else 0. The node's own subscription gets an echo, which its adapter ignores by uid.
+ * With `commands`, packets it can build leave as one prebuilt SPUBLISH (publish-command.ts).
  */
-export async function publishToRoom(
+export function publishToRoom(
   adapter: ShardedAdapter,
   publisher: Redis,
+  commands: PublishCommands | undefined,
   packet: AdapterPacket,
   room: string,
   exceptRoom: string | undefined,
-): Promise<number> {
+): Promise<unknown> {
   const message: ClusterBroadcastMessage = {
     uid: adapter.uid,
     nsp: NAMESPACE,
     type: MessageType.BROADCAST,
     data: { packet, opts: { rooms: [room], except: exceptRoom === undefined ? [] : [exceptRoom], flags: {} } },
   };
-  return Number(await publisher.spublish(adapter.computeChannel(message), adapter.encode(message)));
+  const channel = adapter.computeChannel(message);
+  const prebuilt = commands?.build(channel, packet.type, packet.data, room, exceptRoom);
+  if (prebuilt !== undefined) return publisher.sendCommand(prebuilt) as Promise<unknown>;
+  return publisher.spublish(channel, adapter.encode(message));
+}
+
+/**
+ * Prebuilt SPUBLISHes for this adapter, unless the connection rewrites or batches commands
+ * itself (a key prefix, auto-pipelining): a command handed to `sendCommand` skips both.
+ */
+export function publishCommandsFor(adapter: ShardedAdapter, publisher: Redis): PublishCommands | undefined {
+  if (publisher.options.keyPrefix || publisher.options.enableAutoPipelining) return undefined;
+  return publishCommands(adapter.uid, NAMESPACE, MessageType.BROADCAST);
 }
 
 /** The channels the adapter is subscribed to right now (for re-subscribing after an outage). */

@@ -7,6 +7,7 @@ import {
   createAdapter,
   deliverLocally,
   guardSubscriber,
+  publishCommandsFor,
   publishToRoom,
   subscribedChannels,
   type AdapterNamespace,
@@ -14,6 +15,7 @@ import {
   type ShardedAdapter,
 } from "./adapter.ts";
 import { DeliveryEncoder, MemberSocket } from "./delivery.ts";
+import type { PublishCommands } from "./publish-command.ts";
 import { packetOf, type AdapterPacket, type Envelope } from "./envelope.ts";
 import { DEFAULT_KEY_PREFIX, NAMESPACE, memberRoom, redisNames, topicOfRoom, topicRoom } from "./naming.ts";
 import { NodeRegistry } from "./registry.ts";
@@ -42,6 +44,7 @@ class ClusterNode implements Cluster {
   private readonly guardedSubscriber: GuardedSubscriber;
   private readonly namespace: AdapterNamespace;
   private readonly adapter: ShardedAdapter;
+  private readonly publishCommands: PublishCommands | undefined;
   private readonly registry: NodeRegistry;
   /** One error log per outage; every failure still counts. */
   private outageLogged = false;
@@ -81,6 +84,7 @@ class ClusterNode implements Cluster {
       this.logger.warn({ err: error, command, channels }, "cluster subscription change failed; re-issued when Redis is back");
     });
     this.adapter = createAdapter(this.namespace, this.redis, this.guardedSubscriber, names.adapterChannelPrefix);
+    this.publishCommands = publishCommandsFor(this.adapter, this.redis);
 
     this.registry = new NodeRegistry({
       redis: this.redis,
@@ -129,12 +133,12 @@ class ClusterNode implements Cluster {
     await this.subscriber.ping().catch(() => undefined);
   }
 
-  async broadcast(broadcast: Broadcast, options?: BroadcastOptions): Promise<boolean> {
+  broadcast(broadcast: Broadcast, options?: BroadcastOptions): Promise<boolean> {
     const packet = packetOf({ kind: "broadcast", broadcast, historyId: options?.historyId });
     const room = topicRoom(broadcast.topic);
     const exceptRoom = exceptRoomOf(options);
     deliverLocally(this.adapter, packet, room, exceptRoom);
-    return (await this.publish(packet, room, exceptRoom, broadcast.topic)) !== undefined;
+    return this.publish(packet, room, exceptRoom, broadcast.topic).then(wasPublished);
   }
 
   localBroadcast(broadcast: Broadcast, options?: BroadcastOptions): void {
@@ -204,22 +208,33 @@ class ClusterNode implements Cluster {
     return receivers !== undefined && receivers > 0;
   }
 
-  /** Resolves with the number of subscriptions Redis delivered to; undefined when the publish failed. */
-  private async publish(packet: AdapterPacket, room: string, exceptRoom: string | undefined, topic: string): Promise<number | undefined> {
-    if (this.closed) return undefined;
+  /**
+   * Resolves with the number of subscriptions Redis delivered to; undefined when the publish
+   * failed. Chained rather than awaited: one promise per publish on top of the command's, which
+   * the bridge pays for every backend message.
+   */
+  private publish(packet: AdapterPacket, room: string, exceptRoom: string | undefined, topic: string): Promise<number | undefined> {
+    if (this.closed) return NOT_PUBLISHED;
     if (this.redis.status !== "ready") {
       this.publishFailed(new Error(`Redis connection is ${this.redis.status}`), topic);
-      return undefined;
+      return NOT_PUBLISHED;
     }
-    try {
-      const receivers = await publishToRoom(this.adapter, this.redis, packet, room, exceptRoom);
-      this.stats.published++;
-      return receivers;
-    } catch (error) {
+    const failed = (error: unknown) => {
       this.publishFailed(error, topic);
       return undefined;
+    };
+    try {
+      return publishToRoom(this.adapter, this.redis, this.publishCommands, packet, room, exceptRoom).then(this.countPublished, failed);
+    } catch (error) {
+      // An encoder refusing the packet: the same answer as Redis refusing it.
+      return Promise.resolve(failed(error));
     }
   }
+
+  private readonly countPublished = (receivers: unknown): number => {
+    this.stats.published++;
+    return Number(receivers);
+  };
 
   private publishFailed(error: unknown, topic: string): void {
     this.stats.publishErrors++;
@@ -261,6 +276,9 @@ class ClusterNode implements Cluster {
     return counts;
   }
 }
+
+const NOT_PUBLISHED: Promise<undefined> = Promise.resolve(undefined);
+const wasPublished = (receivers: number | undefined): boolean => receivers !== undefined;
 
 function exceptRoomOf(options: BroadcastOptions | undefined): string | undefined {
   return options?.exceptMemberId === undefined ? undefined : memberRoom(options.exceptMemberId);
