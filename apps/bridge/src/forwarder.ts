@@ -108,8 +108,12 @@ interface TopicQueue {
  *
  * The bridge has no local members, so a retried publish never delivers twice on this process. A
  * publish that Redis ran but whose answer was lost in the crash is run again: the rare duplicate
- * is the price of never dropping what the backend was told was sent (gateways drop the exact
- * repeat of the last history id they delivered).
+ * is the price of never dropping what the backend was told was sent. Gateways drop the exact
+ * repeat of the last history id they delivered, which covers one such publish per topic; with
+ * several of a topic's publishes unanswered when the connection breaks, the earlier ones reach
+ * clients twice. That takes a connection lost between Redis running commands and their answers
+ * arriving (a crash or a network cut; a Redis stopped with SIGTERM has written the answers of
+ * what it ran).
  */
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const { history, cluster, redis, logger } = options;
