@@ -74,8 +74,12 @@ interface Message {
   step: Step;
   /** An append left for Redis: a retry looks for its entry before writing another. */
   appendSent: boolean;
-  /** Monotonic ms after which a message waiting for Redis is dropped; 0 until it waits. */
+  /** Monotonic ms after which a message waiting for Redis is dropped; 0 until it first waits. */
   giveUpAt: number;
+  /** Counted in `waiting` now (its topic is being retried). */
+  waitingNow: boolean;
+  /** Waited for Redis at some point: counted in `retried` once it is out. */
+  waited: boolean;
 }
 
 interface TopicQueue {
@@ -102,9 +106,10 @@ interface TopicQueue {
  * When a command fails, the topic stops sending. Once all of its commands have answered, its
  * unfinished messages are retried one after the other in read order, Redis permitting: an append
  * that was sent is first looked for (Redis may have run it and the answer was lost), a message
- * already appended is only published, and messages read meanwhile queue behind. Whatever of the
- * topic did go out before the failure stays out; a message the connection took with it is only
- * ever published after its predecessors.
+ * already appended is only published, and messages read meanwhile queue behind. Once Redis took
+ * one and no append is left to look for, the rest go out pipelined again. Whatever of the topic
+ * did go out before the failure stays out; a message the connection took with it is only ever
+ * published after its predecessors.
  *
  * The bridge has no local members, so a retried publish never delivers twice on this process. A
  * publish that Redis ran but whose answer was lost in the crash is run again: the rare duplicate
@@ -208,13 +213,13 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         return failed(queue, message, "ready");
       }
       queue.messages.splice(queue.messages.indexOf(message), 1);
-      pending--;
+      sentOut(message);
       answered(queue);
     });
   };
 
   /** One message of a failed topic, commands awaited one by one; false when Redis refused. */
-  const attempt = async (queue: TopicQueue, message: Message): Promise<boolean> => {
+  const attempt = async (message: Message): Promise<boolean> => {
     const { topic, event, payload } = message.broadcast;
     if (message.recorded && message.historyId === undefined) {
       try {
@@ -229,37 +234,56 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     return cluster.broadcast(message.broadcast, optionsOf(message));
   };
 
+  const sentOut = (message: Message) => {
+    pending--;
+    if (message.waited) stats.retried++;
+  };
+
+  /** False when the message was dropped instead: too many wait already. Its window runs from its first wait. */
   const startWaiting = (message: Message): boolean => {
+    if (message.waitingNow) return true;
     if (waiting >= MAX_WAITING_FOR_REDIS) {
       drop(message, "too many waiting for Redis");
       return false;
     }
     waiting++;
-    message.giveUpAt = performance.now() + retryWindowMs;
+    message.waitingNow = message.waited = true;
+    if (message.giveUpAt === 0) message.giveUpAt = performance.now() + retryWindowMs;
     return true;
   };
 
-  /** Runs once a failed topic has no command in flight: its messages, oldest first, until none is left. */
+  const stopWaiting = (message: Message) => {
+    if (!message.waitingNow) return;
+    waiting--;
+    message.waitingNow = false;
+  };
+
+  /** An append of this message left and its answer did not come back: Redis may hold it. */
+  const mayHaveBeenAppended = (message: Message) => message.recorded && message.historyId === undefined && message.appendSent;
+
+  /**
+   * Runs once a failed topic has no command in flight: its messages one by one, oldest first,
+   * until Redis took one and no append is left to look for; then the rest go out pipelined.
+   */
   const retry = async (queue: TopicQueue) => {
-    // Messages read after the failure already wait (their window runs from their arrival).
-    queue.messages = queue.messages.filter((message) => message.giveUpAt !== 0 || startWaiting(message));
+    queue.messages = queue.messages.filter(startWaiting);
     await redisBack();
+    let redisTookOne = false;
     while (queue.messages.length > 0) {
       const message = queue.messages[0]!;
-      let sent = await attempt(queue, message);
-      while (!sent && performance.now() < message.giveUpAt) {
-        await redisBack();
-        sent = await attempt(queue, message);
-      }
+      if (redisTookOne && !mayHaveBeenAppended(message)) break;
+      let sent = false;
+      while (performance.now() < message.giveUpAt && !(sent = await attempt(message))) await redisBack();
       queue.messages.shift();
-      waiting--;
+      stopWaiting(message);
       if (sent) {
-        stats.retried++;
-        pending--;
+        sentOut(message);
+        redisTookOne = true;
       } else drop(message, "Redis did not come back in time");
     }
+    for (const message of queue.messages) stopWaiting(message);
     queue.failed = false;
-    settleIfIdle(queue);
+    advance(queue);
   };
 
   return {
@@ -282,6 +306,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         step: "queued",
         appendSent: false,
         giveUpAt: 0,
+        waitingNow: false,
+        waited: false,
       };
       pending++;
       if (!queue.failed) {
