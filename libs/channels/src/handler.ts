@@ -30,6 +30,7 @@ export interface ChannelPresence {
   track(key: string, meta: Meta): string;
   update(meta: Meta): void;
   untrack(): void;
+  /** What `presence_state` carries; in a large topic it may lag by one diff window (the diff follows). Do not mutate it. */
   list(): PresenceState;
 }
 

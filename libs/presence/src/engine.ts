@@ -29,6 +29,15 @@ interface Peer {
   syncRequestedAt: number | undefined;
 }
 
+function deepFreeze(state: PresenceState): PresenceState {
+  for (const presence of Object.values(state)) {
+    for (const meta of presence.metas) Object.freeze(meta);
+    Object.freeze(presence.metas);
+    Object.freeze(presence);
+  }
+  return Object.freeze(state);
+}
+
 /** Distinct from every join counter value within one millisecond, see `Entry.order`. */
 const JOINS_PER_MS = 1_000;
 
@@ -55,6 +64,8 @@ export class PresenceEngine {
   private readonly batchedDiffMinEntries: number;
   /** Per large topic, the diff waiting for `emitBatches()`. */
   private batches = new Map<string, DiffBuilder>();
+  /** Per topic with a diff waiting, the state `list` has shown since the diff was started. */
+  private readonly shownStates = new Map<string, PresenceState>();
   private readonly log: Logger;
   private dirty = false;
   private seq = 0;
@@ -111,11 +122,21 @@ export class PresenceEngine {
     for (const topic of [...(this.memberTopics.get(memberId) ?? [])]) this.untrack(topic, memberId);
   }
 
+  /**
+   * A large topic with a diff waiting gives every caller until that diff is sent one state, built
+   * at the first call (frozen: it is shared): the waiting diff holds every change made since, and
+   * reaches every member, the new ones included. Building and encoding the whole member list was
+   * most of a join's cost in a large topic, once per joiner.
+   */
   list(topic: string): PresenceState {
-    this.batches.get(topic)?.listed();
-    const entries: Entry[] = [...this.owned.entriesOf(topic)];
-    for (const replica of this.replicas.values()) entries.push(...replica.entriesOf(topic));
-    return toPresenceState(entries);
+    const batch = this.batches.get(topic);
+    if (!batch) return this.currentState(topic);
+    let shown = this.shownStates.get(topic);
+    if (!shown) {
+      batch.listed();
+      this.shownStates.set(topic, (shown = deepFreeze(this.currentState(topic))));
+    }
+    return shown;
   }
 
   entries(): number {
@@ -161,6 +182,7 @@ export class PresenceEngine {
     if (this.batches.size === 0) return;
     const batches = this.batches;
     this.batches = new Map();
+    this.shownStates.clear();
     this.emitAll(batches);
   }
 
@@ -340,6 +362,12 @@ export class PresenceEngine {
     if (this.batches.size === 0) this.options.onBatch();
     this.batches.set(topic, (batch = new DiffBuilder()));
     return batch;
+  }
+
+  private currentState(topic: string): PresenceState {
+    const entries: Entry[] = [...this.owned.entriesOf(topic)];
+    for (const replica of this.replicas.values()) entries.push(...replica.entriesOf(topic));
+    return toPresenceState(entries);
   }
 
   private entriesIn(topic: string): number {

@@ -43,7 +43,12 @@ export interface Presence {
   untrack(topic: string, memberId: string): void;
   /** The socket closed: untracks it from every topic. */
   untrackAll(memberId: string): void;
-  /** Every node's entries in `topic`: keys sorted, metas in join order. */
+  /**
+   * Every node's entries in `topic`: keys sorted, metas in join order; what a joiner's
+   * `presence_state` carries. While a large topic's diff waits for its window, every call gets the
+   * state of the window's first call (one frozen object, shared): the waiting diff, which reaches
+   * every member, holds what changed since. Do not mutate the result.
+   */
   list(topic: string): PresenceState;
   /** Live entries held by this node, its own and replicated ones. */
   entries(): number;

@@ -70,6 +70,26 @@ describe("presence diffs of large topics, one per batch window", () => {
     for (const [name, view] of Object.entries({ early, between, late })) assert.deepEqual(refsOf(view()), truth, `${name} client`);
   });
 
+  it("within a window every list shows the state of the first one (shared, frozen); the waiting diff brings the rest", () => {
+    const { cluster, node } = largeTopic();
+    node.engine.track("t", "j1", "j1", {});
+    const first = node.watch("t");
+    node.engine.track("t", "j2", "j2", {});
+    const second = node.watch("t");
+    assert.equal(node.engine.list("t"), node.engine.list("t"), "one state object for the window");
+    assert.ok(Object.isFrozen(node.engine.list("t")));
+    assert.ok(first().j1 && !second().j2, "the second joiner is shown the state of the first list, without itself");
+    // j2 joined after the state was shown: nobody saw it, its leave cancels it.
+    node.engine.untrack("t", "j2");
+    node.engine.track("t", "j3", "j3", {});
+    cluster.settle();
+    assert.deepEqual(joinsAndLeaves(node), [[["j1", "j3"], []]]);
+    const truth = refsOf(node.engine.list("t"));
+    assert.notEqual(node.engine.list("t"), node.engine.list("t"), "no window open: the state is built per call");
+    assert.deepEqual(refsOf(first()), truth);
+    assert.deepEqual(refsOf(second()), truth);
+  });
+
   it("a leave and a rejoin of the same key within a batch leave the new meta only", () => {
     const { cluster, node } = largeTopic();
     const early = node.watch("t");

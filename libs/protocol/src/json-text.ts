@@ -10,6 +10,13 @@ export function refJson(ref: Ref): string {
 }
 
 /**
+ * JSON text of frozen payloads, made on first use. A frozen payload is taken as immutable all
+ * the way down: one object pushed to many sockets is encoded once (presence gives every member
+ * joining a large topic within one diff window the same frozen `presence_state`).
+ */
+const frozenJson = new WeakMap<object, string>();
+
+/**
  * A payload as JSON text. Bytes travel as `{"binary":"<base64>"}` where a frame cannot carry
  * them raw (V1, LongPoll, strings too long for a binary frame). An undefined payload is `null`,
  * as `JSON.stringify` writes it inside an array. A RawJson payload is its text, unchanged.
@@ -17,6 +24,11 @@ export function refJson(ref: Ref): string {
 export function payloadJson(payload: Payload): string {
   if (isRawJson(payload)) return payload.text;
   if (isBinaryPayload(payload)) return `{"binary":"${Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("base64")}"}`;
+  if (typeof payload === "object" && payload !== null && Object.isFrozen(payload)) {
+    let text = frozenJson.get(payload);
+    if (text === undefined) frozenJson.set(payload, (text = JSON.stringify(payload)));
+    return text;
+  }
   return JSON.stringify(payload) ?? "null";
 }
 

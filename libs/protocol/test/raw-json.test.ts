@@ -46,4 +46,15 @@ describe("RawJson payloads", () => {
     assert.ok(!isRawJson({ text: "[1]" }));
     assert.ok(!isRawJson(Buffer.from("[1]")));
   });
+
+  test("a frozen payload is encoded once, however many frames carry it", () => {
+    let encodings = 0;
+    const payload = Object.freeze({ toJSON: () => (encodings += 1, { shared: true }) });
+    for (const serializer of [v1, v2, v2Text]) {
+      assert.match(serializer.encodePush({ joinRef: "1", ref: null, topic: "t", event: "e", payload }) as string, /\{"shared":true\}/);
+    }
+    assert.equal(encodings, 1);
+    assert.equal(payloadJson({ toJSON: () => (encodings += 1, 0) }), "0");
+    assert.equal(encodings, 2, "unfrozen payloads are encoded every time");
+  });
 });
