@@ -58,6 +58,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     keyPrefix: config.redisKeyPrefix,
     logger: log,
     onDiff: (topic, diff) => cluster.localBroadcast({ topic, event: "presence_diff", payload: diff }),
+    hasMembers: (topic) => cluster.localMembers(topic) > 0,
   });
 
   const metrics = createMetrics(config.nodeId, {

@@ -19,8 +19,10 @@ export interface EngineOptions {
   /** An owner answered a sync request of ours. */
   onSnapshot?(owner: string): void;
   now?: () => number;
-  /** Topics with at least this many entries get their diffs once per flush (default BATCHED_DIFF_MIN_ENTRIES). */
+  /** Topics with at least this many entries get their diffs once per window (default BATCHED_DIFF_MIN_ENTRIES). */
   batchedDiffMinEntries?: number;
+  /** Whether this node has members of `topic` to send diffs to (default: always); no diff is built for a topic without. */
+  hasMembers?(topic: string): boolean;
 }
 
 interface Peer {
@@ -384,10 +386,14 @@ export class PresenceEngine {
     return diff;
   }
 
-  /** Received changes: a large topic's go into its batch. */
+  /**
+   * Received changes: a large topic's go into its batch. Every node holds every topic, so most
+   * received changes are of topics without members here: no diff, and no batch, for those (a
+   * waiting batch takes them all the same: a member joining before it is sent relies on it).
+   */
   private emitReceived(diffs: Map<string, DiffBuilder>): void {
     for (const [topic, diff] of diffs) {
-      if (diff.empty) continue;
+      if (diff.empty || (!this.batches.has(topic) && this.options.hasMembers?.(topic) === false)) continue;
       const batch = this.batchOf(topic);
       if (batch) batch.merge(diff);
       else this.emit(topic, diff);
@@ -399,7 +405,7 @@ export class PresenceEngine {
   }
 
   private emit(topic: string, diff: DiffBuilder): void {
-    if (diff.empty) return;
+    if (diff.empty || this.options.hasMembers?.(topic) === false) return;
     try {
       this.options.onDiff(topic, diff.build());
     } catch (error) {

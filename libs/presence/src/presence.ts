@@ -45,6 +45,7 @@ export function createPresence(options: PresenceOptions): Presence {
     incarnation,
     logger: log,
     onDiff: options.onDiff,
+    hasMembers: options.hasMembers,
     onDirty: () => {
       flushTimer ??= setTimeout(flush, flushIntervalMs);
     },

@@ -27,6 +27,8 @@ export interface PresenceOptions {
    * diff per `diffBatchWindowMs`. One diff may carry joins and leaves together, even of one member.
    */
   onDiff(topic: string, diff: PresenceDiff): void;
+  /** Whether this node has members of `topic` (its diffs would reach nobody otherwise); by default every topic has. */
+  hasMembers?(topic: string): boolean;
   /** Lifetime of the node's liveness key; a SIGKILLed node's entries vanish everywhere about this long (+ a check interval) after its last refresh. */
   livenessTtlMs?: number;
   /** How long local changes wait to be published together. */

@@ -178,3 +178,27 @@ describe("presence diffs of large topics, one per batch window", () => {
     );
   });
 });
+
+describe("presence diffs only where members are", () => {
+  it("builds no diff for a topic without members on this node, and lists it all the same", () => {
+    const cluster = new MemoryCluster();
+    const withMembers = new Set<string>();
+    const a = cluster.add("a", BATCH_FROM);
+    const b = cluster.add("b", BATCH_FROM, (topic) => withMembers.has(topic));
+    a.engine.track("t", "a1", "x", {});
+    for (let index = 0; index < 5; index += 1) a.engine.track("large", `l${index}`, `l${index}`, {});
+    cluster.settle();
+    assert.deepEqual(b.diffs, []);
+    assert.deepEqual(Object.keys(b.engine.list("t")), ["x"]);
+    assert.equal(Object.keys(b.engine.list("large")).length, 5);
+
+    withMembers.add("t");
+    withMembers.add("large");
+    const onB = b.watch("large");
+    a.engine.track("t", "a2", "y", {});
+    a.engine.untrack("large", "l0");
+    cluster.settle();
+    assert.deepEqual(joinsAndLeaves(b), [[["y"], []], [[], ["l0"]]]);
+    assert.deepEqual(refsOf(onB()), refsOf(a.engine.list("large")));
+  });
+});

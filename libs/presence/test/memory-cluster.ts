@@ -32,7 +32,7 @@ export class MemoryCluster {
   /** Client views cost a copy of the topic's state per diff (phoenix.js clones it too); churn tests go without. */
   constructor(private readonly withClientViews = true) {}
 
-  add(name: string, batchedDiffMinEntries?: number): MemoryNode {
+  add(name: string, batchedDiffMinEntries?: number, hasMembers?: (topic: string) => boolean): MemoryNode {
     const views = new Map<string, PresenceState>();
     const watchers: Array<{ topic: string; state: PresenceState }> = [];
     const node: MemoryNode = {
@@ -49,6 +49,7 @@ export class MemoryCluster {
         logger: silent,
         now: () => this.clock,
         batchedDiffMinEntries,
+        hasMembers,
         onDirty: () => {},
         onBatch: () => {},
         onDiff: (topic, diff) => {
