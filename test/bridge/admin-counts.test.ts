@@ -26,7 +26,7 @@ after(async () => {
   await redis?.stop();
 });
 
-function node(nodeId: string, alive: string[] = []) {
+function node(nodeId: string, alive: string[] = [], topics: AdminCluster["topics"] = async () => []) {
   const connection = new Redis(redis.url);
   connections.push(connection);
   const sent: Broadcast[] = [];
@@ -34,6 +34,7 @@ function node(nodeId: string, alive: string[] = []) {
   const cluster: AdminCluster = {
     broadcast: async (broadcast) => (sent.push(broadcast), true),
     nodes: async () => alive.map((id) => ({ id, startedAt: 0, connections: 0, lastSeen: Date.now() })),
+    topics,
     on(event, listener) {
       registry.on(event, listener);
       return this;
@@ -82,6 +83,23 @@ test("first join adds, last leave removes, counts span nodes; the admin topic is
   ]);
   assert.deepEqual(await list(a.admin), { channels: [] });
   b.admin.events.left!("admin", "s9", "leave");
+});
+
+test("channel.list carries each topic's message count when the nodes answer, and goes without it when they do not", async () => {
+  const counted = node("a", [], async () => [{ topic: "room", members: 1, messages: 17 }, { topic: "elsewhere", members: 1, messages: 3 }]);
+  counted.admin.events.joined!("room", "s1");
+  await eventually(async () => JSON.stringify(await list(counted.admin)).includes("room"), "room counted");
+  assert.deepEqual(await list(counted.admin), { channels: [{ topic: "room", members: 1, messages: 17 }] });
+
+  const refused = node("b", [], () => Promise.reject(new Error("Redis is unreachable")));
+  assert.deepEqual(await list(refused.admin), { channels: [{ topic: "room", members: 1 }] });
+
+  const silent = node("c", [], () => new Promise(() => {}));
+  const asked = performance.now();
+  assert.deepEqual(await list(silent.admin), { channels: [{ topic: "room", members: 1 }] });
+  assert.ok(performance.now() - asked < 2_000, "the list does not wait for the adapter's own 5 s request timeout");
+  counted.admin.events.left!("room", "s1", "leave");
+  await eventually(async () => JSON.stringify(await list(counted.admin)) === '{"channels":[]}', "room gone");
 });
 
 test("a dead node's members are discounted once, by whichever survivor sweeps first", async () => {

@@ -269,19 +269,35 @@ describe("cluster fan-out across three in-process nodes", () => {
   it("counts members per topic on this node and across the cluster", async () => {
     await freshNodes();
     const serializer = counting(v2);
-    join(a, fakeMember("a1", serializer), "rooms:one");
+    const onA = join(a, fakeMember("a1", serializer), "rooms:one");
     join(a, fakeMember("a2", serializer), "rooms:one");
-    join(b, fakeMember("b1", serializer), "rooms:one");
-    join(c, fakeMember("c1", serializer), "y".repeat(20));
+    const onB = join(b, fakeMember("b1", serializer), "rooms:one");
+    const onC = join(c, fakeMember("c1", serializer), "y".repeat(20));
     c.cluster.subscribe("c1", "rooms:two");
     await settled(nodes);
 
     assert.equal(a.cluster.localMembers("rooms:one"), 2);
     assert.equal(c.cluster.localMembers("rooms:one"), 0);
     assert.deepEqual(await b.cluster.topics(), [
-      { topic: "rooms:one", members: 3 },
-      { topic: "rooms:two", members: 1 },
-      { topic: "y".repeat(20), members: 1 },
+      { topic: "rooms:one", members: 3, messages: 0 },
+      { topic: "rooms:two", members: 1, messages: 0 },
+      { topic: "y".repeat(20), members: 1, messages: 0 },
     ]);
+
+    // Counted once per broadcast on each node with members, wherever it came from: c has none of
+    // rooms:one, so only a and b count its two; the largest count is the topic's.
+    for (const event of ["m1", "m2", "m3"]) await a.cluster.broadcast({ topic: "rooms:one", event, payload: {} });
+    for (const event of ["m4", "m5"]) await c.cluster.broadcast({ topic: "rooms:one", event, payload: {} });
+    await c.cluster.broadcast({ topic: "rooms:two", event: "m6", payload: {} });
+    await waitFor(() => [onA, onB].every((member) => eventsOf(member).includes("m5")) && eventsOf(onC).includes("m6"), WAIT_MS, "every broadcast delivered");
+    const messagesOf = async (topic: string) => (await b.cluster.topics()).find((count) => count.topic === topic)?.messages;
+    assert.equal(await messagesOf("rooms:one"), 5);
+    assert.equal(await messagesOf("rooms:two"), 1);
+    assert.equal(await messagesOf("y".repeat(20)), 0);
+
+    // A topic whose last member left here starts from zero when it has members again.
+    c.cluster.unsubscribe("c1", "rooms:two");
+    c.cluster.subscribe("c1", "rooms:two");
+    assert.equal(await messagesOf("rooms:two"), 0);
   });
 });

@@ -178,6 +178,9 @@ describe("web: chat and dashboard in a browser, across two nodes", { timeout: 12
         "deliveries/s above zero on the chart",
         FLOW_VISIBLE_MS,
       );
+      // The topic's messages/s comes from the nodes' broadcast counts (channel.list), not "–".
+      const topicRate = dashboard.locator(`#topics tr[data-topic="${TOPIC}"] td`).nth(2);
+      await eventually(async () => Number((await topicRate.textContent()) ?? "") > 0, "the topic's messages/s above zero", FLOW_VISIBLE_MS);
       await browser.screenshot(dashboard, "web-admin.png");
     } finally {
       flowing = false;

@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { Adapter as InMemoryAdapter, MessageType } from "socket.io-adapter";
 import type { AdapterPacket } from "./envelope.ts";
 import type { DeliveryEncoder, MemberSocket } from "./delivery.ts";
-import { NAMESPACE } from "./naming.ts";
+import { isTopicRoom, NAMESPACE } from "./naming.ts";
 import { publishCommands, type PublishCommands } from "./publish-command.ts";
 import { batchWritesPerTick } from "./tick-writes.ts";
 
@@ -51,6 +51,8 @@ export interface ShardedAdapter {
   del(socketId: string, room: string): void;
   delAll(socketId: string): void;
   serverSideEmit(packet: unknown[]): Promise<void>;
+  /** The in-memory adapter's room lifecycle: a room's last member left this node. */
+  on(event: "delete-room", listener: (room: string) => void): unknown;
   computeChannel(message: ClusterBroadcastMessage): string;
   encode(message: ClusterBroadcastMessage): string | Buffer;
   dynamicChannel(room: string): string;
@@ -92,10 +94,21 @@ export function guardSubscriber(
   };
 }
 
-export function createAdapter(namespace: AdapterNamespace, publisher: Redis, subscriber: GuardedSubscriber, channelPrefix: string): ShardedAdapter {
+/**
+ * `broadcastsByTopicRoom` is kept up to date with the broadcasts each topic room with members
+ * here received on this node (local and from other nodes), for as long as it has members here.
+ */
+export function createAdapter(
+  namespace: AdapterNamespace,
+  publisher: Redis,
+  subscriber: GuardedSubscriber,
+  channelPrefix: string,
+  broadcastsByTopicRoom: Map<string, number>,
+): ShardedAdapter {
   const adapter = createShardedAdapter(publisher, subscriber, { channelPrefix, subscriptionMode: "dynamic" })(namespace) as unknown as ShardedAdapter;
   namespace.adapter = adapter;
-  walkSingleRoomsDirectly(adapter, namespace);
+  walkSingleRoomsDirectly(adapter, namespace, broadcastsByTopicRoom);
+  adapter.on("delete-room", (room) => broadcastsByTopicRoom.delete(room));
   return adapter;
 }
 
@@ -103,14 +116,17 @@ export function createAdapter(namespace: AdapterNamespace, publisher: Redis, sub
  * Every broadcast of this lib names one room. The in-memory walk collects each visited socket id
  * into a new Set to skip sockets that are in several of the rooms; with one room there are none,
  * so the walk goes over the room's members as they are (the same visits, in the same order).
+ * This lib walks rooms for broadcasts only, so the walk is also where a topic room's broadcasts
+ * are counted: once per broadcast, whichever node it came from.
  */
-function walkSingleRoomsDirectly(adapter: ShardedAdapter, namespace: AdapterNamespace): void {
+function walkSingleRoomsDirectly(adapter: ShardedAdapter, namespace: AdapterNamespace, broadcastsByTopicRoom: Map<string, number>): void {
   const walkRooms = adapter.apply.bind(adapter);
   adapter.apply = (options, visit) => {
     if (options.rooms.size !== 1) return walkRooms(options, visit);
     const [room] = options.rooms;
     const members = adapter.rooms.get(room!);
     if (members === undefined) return;
+    if (isTopicRoom(room!)) broadcastsByTopicRoom.set(room!, (broadcastsByTopicRoom.get(room!) ?? 0) + 1);
     const except = options.except.size === 0 ? undefined : adapter.computeExceptSids(options.except);
     for (const id of members) {
       if (except?.has(id)) continue;

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Broadcast, Frame, Message, Reply, Serializer } from "@switchboard/protocol";
+import type { TopicCount } from "./topics.ts";
 
 /** One local client connection as the cluster sees it. */
 export interface Member {
@@ -107,8 +108,11 @@ export interface Cluster {
   /** `phx_reply` to one member anywhere; same delivery as `push`. */
   reply(memberId: string, reply: Reply): Promise<boolean>;
   localMembers(topic: string): number;
-  /** Cluster-wide member counts per topic (asks every node); rejects when Redis is down. */
-  topics(): Promise<Array<{ topic: string; members: number }>>;
+  /**
+   * Cluster-wide member counts per topic, with the topic's broadcasts so far as the node that saw
+   * the most counted them (see TopicCount); asks every node, rejects when Redis is down.
+   */
+  topics(): Promise<TopicCount[]>;
   /** Live nodes from the registry; nodes whose heartbeat expired are dropped. */
   nodes(): Promise<NodeInfo[]>;
   /** A node left the registry (closed, or missed its TTL). Emitted on every node that saw it. */

@@ -46,6 +46,8 @@ class ClusterNode implements Cluster {
   private readonly adapter: ShardedAdapter;
   private readonly publishCommands: PublishCommands | undefined;
   private readonly registry: NodeRegistry;
+  /** Broadcasts received per topic room while it has members here (see createAdapter). */
+  private readonly broadcastsByTopicRoom = new Map<string, number>();
   /** One error log per outage; every failure still counts. */
   private outageLogged = false;
   /** Between the subscription connection dropping and every topic being subscribed again. */
@@ -83,7 +85,7 @@ class ClusterNode implements Cluster {
       this.stats.subscriptionErrors++;
       this.logger.warn({ err: error, command, channels }, "cluster subscription change failed; re-issued when Redis is back");
     });
-    this.adapter = createAdapter(this.namespace, this.redis, this.guardedSubscriber, names.adapterChannelPrefix);
+    this.adapter = createAdapter(this.namespace, this.redis, this.guardedSubscriber, names.adapterChannelPrefix, this.broadcastsByTopicRoom);
     this.publishCommands = publishCommandsFor(this.adapter, this.redis);
 
     this.registry = new NodeRegistry({
@@ -271,7 +273,7 @@ class ClusterNode implements Cluster {
     const counts: TopicCount[] = [];
     for (const [room, members] of this.adapter.rooms) {
       const topic = topicOfRoom(room);
-      if (topic !== undefined) counts.push({ topic, members: members.size });
+      if (topic !== undefined) counts.push({ topic, members: members.size, messages: this.broadcastsByTopicRoom.get(room) ?? 0 });
     }
     return counts;
   }

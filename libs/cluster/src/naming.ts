@@ -37,6 +37,15 @@ export function topicOfRoom(room: string): string | undefined {
   return nameFromRoom("t", room);
 }
 
+/** `topicOfRoom(room) !== undefined` without slicing the name out: asked once per broadcast. */
+export function isTopicRoom(room: string): boolean {
+  return room.charCodeAt(0) === TOPIC_KIND && (room.charCodeAt(1) === PLAIN_SEPARATOR || room.charCodeAt(1) === LENGTHENED_SEPARATOR);
+}
+
+const TOPIC_KIND = "t".charCodeAt(0);
+const PLAIN_SEPARATOR = ":".charCodeAt(0);
+const LENGTHENED_SEPARATOR = "+".charCodeAt(0);
+
 export const DEFAULT_KEY_PREFIX = "sb:";
 
 /** The adapter runs on one namespace of its own; the name only appears inside channel names. */

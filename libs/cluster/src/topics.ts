@@ -3,24 +3,35 @@ export const TOPICS_REQUEST = "cluster:topics";
 
 export interface TopicCount {
   topic: string;
+  /** Members on every node. */
   members: number;
+  /**
+   * Broadcasts on the topic, presence diffs included (a counter), as seen by the node that saw the most: every node with
+   * members receives each broadcast once, so the longest-serving one has seen them all. It can
+   * step back when that node's members leave or it restarts; readers take a rate between
+   * readings and skip a step back. Absent when no node reported one.
+   */
+  messages?: number;
 }
 
-/** Sums per-node counts; answers that are not lists of counts (other versions) are skipped. */
+/** Sums per-node member counts and keeps the largest message count; answers that are not lists of counts (other versions) are skipped. */
 export function mergeTopicCounts(perNode: unknown[]): TopicCount[] {
-  const totals = new Map<string, number>();
+  const totals = new Map<string, TopicCount>();
   for (const counts of perNode) {
     if (!Array.isArray(counts)) continue;
     for (const entry of counts) {
       if (!isTopicCount(entry)) continue;
-      totals.set(entry.topic, (totals.get(entry.topic) ?? 0) + entry.members);
+      const total = totals.get(entry.topic) ?? { topic: entry.topic, members: 0 };
+      total.members += entry.members;
+      if (entry.messages !== undefined) total.messages = Math.max(total.messages ?? 0, entry.messages);
+      totals.set(entry.topic, total);
     }
   }
-  return [...totals].map(([topic, members]) => ({ topic, members })).sort((a, b) => a.topic.localeCompare(b.topic));
+  return [...totals.values()].sort((a, b) => a.topic.localeCompare(b.topic));
 }
 
 function isTopicCount(value: unknown): value is TopicCount {
   if (typeof value !== "object" || value === null) return false;
-  const { topic, members } = value as Record<string, unknown>;
-  return typeof topic === "string" && typeof members === "number";
+  const { topic, members, messages } = value as Record<string, unknown>;
+  return typeof topic === "string" && typeof members === "number" && (messages === undefined || typeof messages === "number");
 }

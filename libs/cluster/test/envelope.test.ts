@@ -70,13 +70,25 @@ describe("cluster-wide topic counts", () => {
   it("add up per topic over nodes, sorted, skipping answers of unknown shape", () => {
     const merged = mergeTopicCounts([
       [{ topic: "b", members: 2 }, { topic: "a", members: 1 }],
-      [{ topic: "b", members: 3 }, { topic: 5, members: 1 }],
+      [{ topic: "b", members: 3 }, { topic: 5, members: 1 }, { topic: "c", members: 1, messages: "7" }],
       "garbage",
       null,
     ]);
     assert.deepEqual(merged, [
       { topic: "a", members: 1 },
       { topic: "b", members: 5 },
+    ]);
+  });
+
+  it("keep the largest message count of a topic: each node with members saw every broadcast since it had them", () => {
+    const merged = mergeTopicCounts([
+      [{ topic: "a", members: 2, messages: 40 }, { topic: "b", members: 1, messages: 0 }],
+      [{ topic: "a", members: 1, messages: 12 }, { topic: "b", members: 1 }],
+      [{ topic: "a", members: 1 }],
+    ]);
+    assert.deepEqual(merged, [
+      { topic: "a", members: 4, messages: 40 },
+      { topic: "b", members: 2, messages: 0 },
     ]);
   });
 });

@@ -14,7 +14,8 @@ import { isObject, joinToken } from "./payload-shape.ts";
  * - `channel.leave`  `{topic, socket, node, members}`: a member left; after a node died, one
  *   `channel.leave` per topic with `socket: null` and `departed` = how many of its members went;
  * - `channel.remove` `{topic}`: the last member left.
- * An admin client pushes `channel.list` and gets the reply `{"channels": [{topic, members}]}`,
+ * An admin client pushes `channel.list` and gets the reply `{"channels": [{topic, members, messages?}]}`
+ * (`messages`: the topic's broadcasts so far, a counter, when the nodes answered in time),
  * `node.list` → `{"nodes": [NodeInfo]}` (the node registry), and `publish` `{topic, event, payload}`
  * → a broadcast to that topic (not `admin`, no `phx_`/`presence_` event), replied `{}`.
  * The admin topic itself is not reported (admin clients would otherwise announce each other).
@@ -88,9 +89,16 @@ redis.call("ZADD", KEYS[1], now + tonumber(ARGV[2]), ARGV[1])`;
 export const LISTENER_TTL_MS = 15_000;
 const LISTENER_REFRESHES_PER_TTL = 3;
 
-/** What the admin channel uses of the cluster: announcements, the registry, dead-node notices. */
+/**
+ * How long `channel.list` waits for every node's message counts (the adapter's own request
+ * timeout is 5 s); past it the list goes without them. A dashboard asks once a second.
+ */
+const MESSAGE_COUNTS_WAIT_MS = 500;
+
+/** What the admin channel uses of the cluster: announcements, the registry, per-topic message counts, dead-node notices. */
 export interface AdminCluster {
   broadcast: Cluster["broadcast"];
+  topics: Cluster["topics"];
   nodes: Cluster["nodes"];
   on(event: "node-down", listener: (nodeId: string) => void): unknown;
 }
@@ -195,11 +203,31 @@ export function createAdmin(options: AdminOptions): Admin {
     },
   };
 
+  /** Broadcasts per topic so far, from the nodes that answer in time; empty when none can say. */
+  async function messageCounts(): Promise<Map<string, number>> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("nodes did not answer in time")), MESSAGE_COUNTS_WAIT_MS);
+    });
+    try {
+      const topics = await Promise.race([cluster.topics(), late]);
+      return new Map(topics.flatMap(({ topic, messages }) => (messages === undefined ? [] : [[topic, messages] as const])));
+    } catch (failure) {
+      logger.debug({ err: failure }, "channel.list without message counts");
+      return new Map();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async function listChannels() {
     try {
-      const counts = await redis.hgetall(countsKey);
+      const [counts, messages] = await Promise.all([redis.hgetall(countsKey), messageCounts()]);
       const channels = Object.entries(counts)
-        .map(([topic, members]) => ({ topic, members: Number(members) }))
+        .map(([topic, members]) => {
+          const sent = messages.get(topic);
+          return sent === undefined ? { topic, members: Number(members) } : { topic, members: Number(members), messages: sent };
+        })
         .sort((a, b) => a.topic.localeCompare(b.topic));
       return reply("ok", { channels });
     } catch (failure) {
