@@ -286,22 +286,15 @@ export class ChannelSocket {
 
   private async join(message: Message): Promise<void> {
     const { topic, joinRef, ref, payload } = message;
-    const refuse = (reason: string, replyJoinRef: Ref = joinRef) => {
-      this.options.events?.joinRefused?.(topic, reason);
-      this.reply(replyJoinRef, ref, topic, "error", { reason });
-    };
-    if (Buffer.byteLength(topic) > this.options.limits.maxTopicBytes) return refuse(ReplyError.TOPIC_TOO_LONG, null);
+    if (Buffer.byteLength(topic) > this.options.limits.maxTopicBytes) return this.refuseJoin(message, ReplyError.TOPIC_TOO_LONG, null);
     const handler = this.options.router.match(topic);
-    if (!handler) return refuse(ReplyError.UNMATCHED_TOPIC, null);
+    if (!handler) return this.refuseJoin(message, ReplyError.UNMATCHED_TOPIC, null);
 
     // Duplicate join (a client that lost track of its channel, or a second tab's code sharing the
     // socket): Phoenix closes the old channel first; its phx_close goes out after the new reply.
     const previous = this.channels.get(topic);
     if (previous) this.removeChannel(previous, "duplicate_join");
-    else if (this.channels.size + this.joining >= this.options.limits.maxChannels) return refuse(ReplyError.TOO_MANY_CHANNELS);
-    const closePrevious = () => {
-      if (previous) this.push(previous.joinRef, previous.joinRef, topic, "phx_close", {});
-    };
+    else if (this.channels.size + this.joining >= this.options.limits.maxChannels) return this.refuseJoin(message, ReplyError.TOO_MANY_CHANNELS, joinRef);
 
     let result;
     // Topic queues run one join per topic at a time, so a count is enough.
@@ -310,8 +303,8 @@ export class ChannelSocket {
       result = await handler.join(topic, payload, this.info);
     } catch (error) {
       this.log.error({ err: error, topic }, "join handler crashed");
-      refuse(ReplyError.JOIN_CRASHED);
-      return closePrevious();
+      this.refuseJoin(message, ReplyError.JOIN_CRASHED, joinRef);
+      return this.closeReplaced(previous);
     } finally {
       this.joining -= 1;
     }
@@ -320,7 +313,7 @@ export class ChannelSocket {
       const reason = isReasonPayload(result.error) ? result.error.reason : "refused";
       this.options.events?.joinRefused?.(topic, reason);
       this.reply(joinRef, ref, topic, "error", result.error);
-      return closePrevious();
+      return this.closeReplaced(previous);
     }
 
     const state = new ChannelState(topic, joinRef, handler, result.assigns ?? {}, this.info, this.wire, this.options);
@@ -330,7 +323,7 @@ export class ChannelSocket {
     if (lastSeen === undefined) this.reply(joinRef, ref, topic, "ok", result.ok);
     else if (!(await this.recover(state, lastSeen, ref, result.ok))) return;
     if (this.suspended) this.holdForCatchUp(state);
-    closePrevious();
+    this.closeReplaced(previous);
     this.options.events?.joined?.(topic, this.wire.id);
     if (handler.afterJoin) {
       try {
@@ -339,6 +332,18 @@ export class ChannelSocket {
         this.crash(state, error);
       }
     }
+  }
+
+  // Methods rather than closures made per join: tsx keeps function names, which costs a
+  // defineProperty per closure created (≈ 3.7 µs of a join in the join-rate profile).
+  private refuseJoin({ topic, ref }: Message, reason: string, replyJoinRef: Ref): void {
+    this.options.events?.joinRefused?.(topic, reason);
+    this.reply(replyJoinRef, ref, topic, "error", { reason });
+  }
+
+  /** The channel a duplicate join replaced says phx_close once the new join is answered. */
+  private closeReplaced(previous: ChannelState | undefined): void {
+    if (previous) this.push(previous.joinRef, previous.joinRef, previous.topic, "phx_close", {});
   }
 
   private lastSeenOf(topic: string, payload: Payload): string | undefined {
