@@ -66,9 +66,13 @@ function onClose(this: WebSocket, code: number, reason: Buffer): void {
 }
 
 /**
- * Connections written to in this tick. Each socket is corked on its first write and all are
- * uncorked together once the tick's writes are done, so a burst (a broadcast, a batch of replies)
- * leaves as one writev per socket, at the cost of one scheduled callback per tick rather than per socket.
+ * Connections written to in this turn of the event loop. Each socket is corked on its first write
+ * and all are uncorked together once the turn's I/O callbacks are done (`setImmediate`, as raw `ws`
+ * fan-out servers do), so a burst (a broadcast, a batch of replies) leaves as one writev per
+ * socket, at the cost of one scheduled callback per turn rather than per socket. Not `nextTick`:
+ * a node behind on its cluster subscription reads several Redis chunks per turn, and flushing
+ * after each chunk made a writev per socket per chunk (saturation bench: writev syscalls were the
+ * largest item of a gateway node's profile).
  */
 let corkedConnections: WebSocketConnection[] = [];
 
@@ -119,7 +123,7 @@ export class WebSocketConnection extends BaseConnection {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      if (corkedConnections.push(this) === 1) process.nextTick(uncorkAll);
+      if (corkedConnections.push(this) === 1) setImmediate(uncorkAll);
     }
     this.socket.write(wireBytesOf(frame));
   }
