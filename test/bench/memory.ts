@@ -2,12 +2,14 @@
  * Where a gateway's idle memory goes, per connection. Starts K real gateway nodes (with a memory
  * probe) and one Redis, opens C idle clients in a separate process, then joins client i to bridge
  * topic i mod T (T = C by default: the bench's idle-memory scenario, presence tracked; T = 1 is its
- * fan-out), and prints, between the steps, bytes per connection summed over the nodes: RSS as the
+ * fan-out; all joins at once, as the bench sends a node's joins, unless --join-wave says how many at a
+ * time), and prints, between the steps, bytes per connection summed over the nodes: RSS as the
  * bench reads it (no GC), then after full GCs RSS, V8 heap (used, reserved), the rest of the RSS
- * and off-heap buffers. With --snapshot, also the heap grown per connection by constructor
+ * and off-heap buffers. With --no-gc no step collects garbage: every column is then read as the
+ * bench reads RSS, in a heap that still holds what the burst left behind. With --snapshot, also the heap grown per connection by constructor
  * (self and retained sizes, from heap snapshots; taking them inflates the RSS).
  *
- *   flock /tmp/bench.lock node --import tsx test/bench/memory.ts [--clients 10000] [--topics <clients>] [--nodes 2] [--snapshot]
+ *   flock /tmp/bench.lock node --import tsx test/bench/memory.ts [--clients 10000] [--topics <clients>] [--nodes 2] [--join-wave <clients>] [--no-gc] [--settle-ms 2000] [--snapshot]
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -15,20 +17,26 @@ import { parseArgs } from "node:util";
 import { TEST_SECRET } from "../support/gateway.ts";
 import { freePort } from "../support/ports.ts";
 import { startRedis } from "../support/redis.ts";
+import { APP_LAUNCH_ENV } from "./app-launch.ts";
 import type { ClientsReply, ClientsRequest } from "./memory/clients.ts";
 import type { ProbeReply, ProbeRequest } from "./memory/node.ts";
 
 const { values: flags } = parseArgs({
-  options: { clients: { type: "string", default: "10000" }, topics: { type: "string" }, nodes: { type: "string", default: "2" }, snapshot: { type: "boolean", default: false } },
+  options: { clients: { type: "string", default: "10000" }, topics: { type: "string" }, nodes: { type: "string", default: "2" }, "join-wave": { type: "string" }, "no-gc": { type: "boolean", default: false }, "settle-ms": { type: "string", default: "2000" }, snapshot: { type: "boolean", default: false } },
 });
 const CLIENTS = Number(flags.clients);
 /** One topic per client unless told: the bench's idle-memory scenario (--topics 1 is its fan-out). */
 const TOPICS = Number(flags.topics ?? flags.clients);
 const NODES = Number(flags.nodes);
+/** Joins sent at once: all by default, the bench's burst (a smaller wave grows the young generation and the allocator less). */
+const JOIN_WAVE = Number(flags["join-wave"] ?? flags.clients);
 /** Rows of the constructor table: the largest growths per connection. */
 const TOP_CLASSES = 30;
-/** Let the last joins' follow-ups (presence flush, admin announcements) finish before measuring. */
-const SETTLE_MS = 2_000;
+/**
+ * Let the last joins' follow-ups (presence flush, admin announcements) finish before measuring;
+ * longer (--settle-ms) to see what V8's own later collections give back.
+ */
+const SETTLE_MS = Number(flags["settle-ms"]);
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
 type Measured = Extract<ProbeReply, { type: "measured" }>;
@@ -52,7 +60,7 @@ async function startNode(redisUrl: string, index: number): Promise<{ child: Chil
   const child = fork(fileURLToPath(new URL("./memory/node.ts", import.meta.url)), [], {
     cwd: root,
     execArgv: ["--expose-gc", "--import", "tsx"],
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", REDIS_URL: redisUrl, NODE_ID: `memory-${index}`, JWT_SECRET: TEST_SECRET, LOG_LEVEL: "warn", IDLE_TIMEOUT_MS: "600000" },
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", REDIS_URL: redisUrl, NODE_ID: `memory-${index}`, JWT_SECRET: TEST_SECRET, LOG_LEVEL: "warn", IDLE_TIMEOUT_MS: "600000", ...APP_LAUNCH_ENV },
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   const listening = await ask<Extract<ProbeReply, { type: "listening" }>>(child, undefined, "listening");
@@ -71,7 +79,7 @@ interface Stage {
 
 async function stage(name: string): Promise<Stage> {
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-  const measured = await Promise.all(nodes.map(({ child }) => ask<Measured>(child, { type: "measure" } satisfies ProbeRequest, "measured")));
+  const measured = await Promise.all(nodes.map(({ child }) => ask<Measured>(child, { type: "measure", collect: !flags["no-gc"] } satisfies ProbeRequest, "measured")));
   const result: Stage = { name, measured };
   if (flags.snapshot) {
     // One at a time: a snapshot of each node at once would not fit this machine's memory twice over.
@@ -92,7 +100,7 @@ try {
   stages.push(await stage("started"));
   await clientStep({ type: "open", urls: nodes.map((node) => node.url), clients: CLIENTS });
   stages.push(await stage("connected"));
-  await clientStep({ type: "join", topicPrefix: "bench:", topics: TOPICS, secret: TEST_SECRET });
+  await clientStep({ type: "join", topicPrefix: "bench:", topics: TOPICS, secret: TEST_SECRET, wave: JOIN_WAVE });
   stages.push(await stage("joined"));
 } finally {
   clients.disconnect();
@@ -107,10 +115,11 @@ const columns: Array<[string, (m: Measured) => number]> = [
   ["RSS after GC", (m) => m.rss],
   ["V8 heap used", (m) => m.heapUsed],
   ["V8 heap reserved, unused", (m) => m.heapTotal - m.heapUsed],
+  ["of which young generation", (m) => m.newSpaceSize - m.newSpaceUsed],
   ["RSS outside the V8 heap", (m) => m.rss - m.heapTotal],
   ["external (incl. array buffers)", (m) => m.external],
 ];
-console.log(`\n${CLIENTS} clients over ${NODES} node(s), joined to ${TOPICS} bridge topic(s); KiB per connection, all nodes summed\n`);
+console.log(`\n${CLIENTS} clients over ${NODES} node(s), joined to ${TOPICS} bridge topic(s), ${JOIN_WAVE} joins at a time; KiB per connection, all nodes summed\n`);
 console.log(`| step | ${columns.map(([name]) => name).join(" | ")} |`);
 console.log(`| --- | ${columns.map(() => "---:").join(" | ")} |`);
 for (let i = 1; i < stages.length; i++) {

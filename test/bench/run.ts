@@ -21,6 +21,7 @@ import { startRedis, waitForPort, type RedisProcess } from "../support/redis.ts"
 import { freePort } from "../support/ports.ts";
 import { TEST_SECRET } from "../support/gateway.ts";
 import type { Command, NodeJoins, PublishPath, PublishResult, Target } from "./loadgen.ts";
+import { APP_LAUNCH_ENV } from "./app-launch.ts";
 import { cpuSeconds, machineCpu, rssKiB } from "./procstat.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -47,8 +48,6 @@ const SETTLE_MS = 3_000;
  */
 const GRACE_MS = quick ? 1_000 : SETTLE_MS;
 const STORM_CLOSE_TIMEOUT_MS = 10_000;
-/** switchboard's apps run with the V8 flags the image gives them (Dockerfile NODE_OPTIONS). */
-const SWITCHBOARD_NODE_OPTIONS = "--max-semi-space-size=4";
 /** Pause between the last join answer and the RSS reading (allocation after the replies: presence flushes, GC). */
 const RSS_SETTLE_MS = quick ? 250 : 1_000;
 /** A node's joins not answered within this are counted lost. */
@@ -160,13 +159,13 @@ async function startProcesses(target: Target, redis: RedisProcess, children: Chi
       socketio: "test/bench/baselines/socketio-server.ts",
     }[target];
     Object.assign(env, { NODE_ID: `bench-${i + 1}`, JWT_SECRET: TEST_SECRET, PUSH_RATE_PER_SECOND: String(UNLIMITED_PUSH_RATE), IDLE_TIMEOUT_MS: "120000" });
-    if (target === "switchboard") env.NODE_OPTIONS = SWITCHBOARD_NODE_OPTIONS;
+    if (target === "switchboard") Object.assign(env, APP_LAUNCH_ENV);
     starting.push(spawnServer(children, entry, env, port, profile && target === "switchboard"));
     urls.push(`ws://127.0.0.1:${port}`);
   }
   if (target === "switchboard") {
     const port = await freePort();
-    const bridge = spawnServer(children, "apps/bridge/src/main.ts", { REDIS_URL: redis.url, JWT_SECRET: TEST_SECRET, NODE_ID: "bench-bridge", LOG_LEVEL: "warn", NODE_OPTIONS: SWITCHBOARD_NODE_OPTIONS }, port, profile);
+    const bridge = spawnServer(children, "apps/bridge/src/main.ts", { REDIS_URL: redis.url, JWT_SECRET: TEST_SECRET, NODE_ID: "bench-bridge", LOG_LEVEL: "warn", ...APP_LAUNCH_ENV }, port, profile);
     bridgePid = children[children.length - 1]!.pid;
     const healthUrl = `http://127.0.0.1:${port}/healthz`;
     bridgeHealthUrl = healthUrl;

@@ -8,11 +8,11 @@ import WebSocket from "ws";
 
 export type ClientsRequest =
   | { type: "open"; urls: string[]; clients: number }
-  | { type: "join"; topicPrefix: string; topics: number; secret?: string };
+  | { type: "join"; topicPrefix: string; topics: number; secret?: string; wave: number };
 export type ClientsReply = { type: "done"; ok: number; failed: number; ms: number };
 
-/** Opened or joined this many at a time: the nodes' cost is measured, not a SYN flood. */
-const WAVE = 200;
+/** Opened this many at a time: the nodes' cost is measured, not a SYN flood. */
+const OPEN_WAVE = 200;
 const JOIN_REF = "1";
 
 const sockets: WebSocket[] = [];
@@ -40,11 +40,11 @@ function join(ws: WebSocket, topic: string, token: string | undefined): Promise<
   });
 }
 
-async function inWaves<T>(count: number, start: (index: number) => Promise<T>): Promise<{ ok: T[]; failed: number }> {
+async function inWaves<T>(count: number, size: number, start: (index: number) => Promise<T>): Promise<{ ok: T[]; failed: number }> {
   const ok: T[] = [];
   let failed = 0;
-  for (let i = 0; i < count; i += WAVE) {
-    const wave = await Promise.allSettled(Array.from({ length: Math.min(WAVE, count - i) }, (_, j) => start(i + j)));
+  for (let i = 0; i < count; i += size) {
+    const wave = await Promise.allSettled(Array.from({ length: Math.min(size, count - i) }, (_, j) => start(i + j)));
     for (const result of wave) {
       if (result.status === "fulfilled") ok.push(result.value);
       else failed++;
@@ -57,12 +57,12 @@ process.on("message", (request: ClientsRequest) => {
   const started = performance.now();
   const run = async (): Promise<{ ok: number; failed: number }> => {
     if (request.type === "open") {
-      const { ok, failed } = await inWaves(request.clients, (index) => open(request.urls[index % request.urls.length]!));
+      const { ok, failed } = await inWaves(request.clients, OPEN_WAVE, (index) => open(request.urls[index % request.urls.length]!));
       sockets.push(...ok);
       return { ok: ok.length, failed };
     }
-    const { secret, topicPrefix, topics } = request;
-    const { ok, failed } = await inWaves(sockets.length, (index) => {
+    const { secret, topicPrefix, topics, wave } = request;
+    const { ok, failed } = await inWaves(sockets.length, wave, (index) => {
       const topic = `${topicPrefix}${index % topics}`;
       const token = secret ? jwt.sign({ id: `bench-${index % topics}`, channel: topic }, secret, { expiresIn: "1h" }) : undefined;
       return join(sockets[index]!, topic, token);

@@ -7,16 +7,16 @@
 import { unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeHeapSnapshot } from "node:v8";
+import { getHeapSpaceStatistics, writeHeapSnapshot } from "node:v8";
 import { pino } from "pino";
 import { loadConfig } from "@switchboard/config";
 import { startGateway } from "../../../apps/gateway/src/node.ts";
 import { summariseHeapSnapshot, type ClassSize } from "./heap-summary.ts";
 
-export type ProbeRequest = { type: "measure" } | { type: "snapshot" };
+export type ProbeRequest = { type: "measure"; collect: boolean } | { type: "snapshot" };
 export type ProbeReply =
   | { type: "listening"; url: string }
-  | { type: "measured"; rssBeforeGc: number; rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number }
+  | { type: "measured"; rssBeforeGc: number; rss: number; heapTotal: number; heapUsed: number; newSpaceSize: number; newSpaceUsed: number; external: number; arrayBuffers: number }
   | { type: "snapshot"; classes: Record<string, ClassSize> };
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -29,10 +29,23 @@ const reply = (message: ProbeReply) => process.send?.(message);
 process.on("message", (request: ProbeRequest) => {
   if (request.type === "measure") {
     const rssBeforeGc = process.memoryUsage.rss();
-    gc();
-    gc();
+    if (request.collect) {
+      gc();
+      gc();
+    }
     const usage = process.memoryUsage();
-    reply({ type: "measured", rssBeforeGc, rss: usage.rss, heapTotal: usage.heapTotal, heapUsed: usage.heapUsed, external: usage.external, arrayBuffers: usage.arrayBuffers });
+    const newSpace = getHeapSpaceStatistics().find((space) => space.space_name === "new_space");
+    reply({
+      type: "measured",
+      rssBeforeGc,
+      rss: usage.rss,
+      heapTotal: usage.heapTotal,
+      heapUsed: usage.heapUsed,
+      newSpaceSize: newSpace?.space_size ?? 0,
+      newSpaceUsed: newSpace?.space_used_size ?? 0,
+      external: usage.external,
+      arrayBuffers: usage.arrayBuffers,
+    });
   } else {
     const file = writeHeapSnapshot(join(tmpdir(), `switchboard-memory-${process.pid}.heapsnapshot`));
     try {
