@@ -29,7 +29,8 @@ RUN apt-get update \
 # --max-semi-space-size: V8's young generation grows to 2 × 16 MiB under a burst of joins and its
 # pages stay resident; capped at 2 × 4 MiB a node's RSS per idle connection drops by about a
 # quarter to a third at no measured CPU cost (test/bench/RESULTS.md). A launch flag: V8 ignores it
-# at run time. test/bench/run.ts starts the apps with the same value.
+# at run time. The dev launcher (tools/dev/cluster.ts) and the benches (test/bench/app-launch.ts)
+# start the apps with the same value.
 ENV NODE_ENV=production \
     NODE_OPTIONS="--enable-source-maps --max-semi-space-size=4" \
     HOST=0.0.0.0 \

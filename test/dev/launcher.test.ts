@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -155,6 +155,15 @@ describe("turbo run dev", { skip: skipReason, timeout: READY_TIMEOUT_MS + 60_000
     for (let request = 0; request < 2 * GATEWAYS; request++) rotated.push(String((await getJson(`${open}/healthz`)).body.node));
     assert.deepEqual(new Set(rotated), new Set(["gateway-1", "gateway-2", "gateway-3"]));
     for (let index = 1; index < rotated.length; index++) assert.notEqual(rotated[index], rotated[index - 1]);
+  });
+
+  test("gateways and bridge run with the image's V8 launch flag (Dockerfile NODE_OPTIONS)", () => {
+    const apps = stack.tree.filter((pid) => /apps\/(gateway|bridge)\/src\/main\.ts/.test(commandLine(pid) ?? ""));
+    assert.ok(apps.length >= GATEWAYS + 1, "every gateway and the bridge found in the process tree");
+    for (const pid of apps) {
+      const nodeOptions = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").find((entry) => entry.startsWith("NODE_OPTIONS="));
+      assert.match(nodeOptions ?? "", /--max-semi-space-size=4\b/, `${commandLine(pid)}`);
+    }
   });
 
   test("two WebSockets through the proxy land on different nodes and still share a topic", async () => {

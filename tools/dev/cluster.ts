@@ -9,6 +9,12 @@ const DEFAULT_READY_TIMEOUT_MS = 60_000;
 const LOOPBACK = "127.0.0.1";
 const GATEWAY_ENTRY = "apps/gateway/src/main.ts";
 const BRIDGE_ENTRY = "apps/bridge/src/main.ts";
+/**
+ * The image's V8 launch flag (Dockerfile NODE_OPTIONS: the young generation capped at 2 × 4 MiB,
+ * whose pages a join burst otherwise leaves resident), so that a node started here holds the
+ * memory a deployed one does. Through NODE_OPTIONS, which also reaches the app under tsx watch.
+ */
+const APP_NODE_OPTIONS = "--max-semi-space-size=4";
 
 export interface ClusterOptions {
   /** The repository root (apps/ and node_modules/ below it). */
@@ -63,7 +69,14 @@ export function launchCluster(options: ClusterOptions): DevCluster {
       command: process.execPath,
       args: runArgs(entry),
       cwd: options.root,
-      env: { ...process.env, ...options.env, REDIS_URL: options.redisUrl, NODE_ID: name, ...env },
+      env: {
+        ...process.env,
+        NODE_OPTIONS: [process.env.NODE_OPTIONS, APP_NODE_OPTIONS].filter(Boolean).join(" "),
+        ...options.env,
+        REDIS_URL: options.redisUrl,
+        NODE_ID: name,
+        ...env,
+      },
       onLine: options.onLine,
     });
 
