@@ -21,7 +21,7 @@ import { startRedis, waitForPort, type RedisProcess } from "../support/redis.ts"
 import { freePort } from "../support/ports.ts";
 import { TEST_SECRET } from "../support/gateway.ts";
 import type { Command, NodeJoins, PublishPath, PublishResult, Target } from "./loadgen.ts";
-import { APP_LAUNCH_ENV } from "./app-launch.ts";
+import { APP_LAUNCH_ENV, appArgs } from "./app-launch.ts";
 import { cpuSeconds, machineCpu, rssKiB } from "./procstat.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -105,9 +105,10 @@ interface Servers {
 }
 
 /** Spawns one server into `children` at once (so a failed start still cleans it up); resolves once it listens. */
-function spawnServer(children: ChildProcess[], entry: string, env: Record<string, string>, port: number, profiled = false): Promise<ChildProcess> {
+function spawnServer(children: ChildProcess[], args: string[], env: Record<string, string>, port: number, profiled = false): Promise<ChildProcess> {
   const profiling = profiled ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profiling, "--import", "tsx", entry], {
+  const entry = args[args.length - 1]!;
+  const child = spawn(process.execPath, [...profiling, ...args], {
     cwd: root,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ["ignore", "ignore", "inherit"],
@@ -149,23 +150,25 @@ async function startProcesses(target: Target, redis: RedisProcess, children: Chi
   let bridgeHealthUrl: string | undefined;
   let bridgePid: number | undefined;
   const starting: Array<Promise<ChildProcess>> = [];
-  // Nodes and bridge start side by side: startup (tsx compiling the sources) is most of a short run.
+  // Nodes and bridge start side by side: startup is most of a short run.
   for (let i = 0; i < NODES; i++) {
     const port = await freePort();
     const env: Record<string, string> = { REDIS_URL: redis.url, HOST: "127.0.0.1", LOG_LEVEL: "warn" };
-    const entry = {
-      switchboard: "apps/gateway/src/main.ts",
-      "raw-ws": "test/bench/baselines/raw-ws-server.ts",
-      socketio: "test/bench/baselines/socketio-server.ts",
-    }[target];
+    const args = {
+      switchboard: () => appArgs("gateway"),
+      // The baselines run from their sources: they make no function per message, so tsx's
+      // function names cost them nothing there.
+      "raw-ws": () => ["--import", "tsx", "test/bench/baselines/raw-ws-server.ts"],
+      socketio: () => ["--import", "tsx", "test/bench/baselines/socketio-server.ts"],
+    }[target]();
     Object.assign(env, { NODE_ID: `bench-${i + 1}`, JWT_SECRET: TEST_SECRET, PUSH_RATE_PER_SECOND: String(UNLIMITED_PUSH_RATE), IDLE_TIMEOUT_MS: "120000" });
     if (target === "switchboard") Object.assign(env, APP_LAUNCH_ENV);
-    starting.push(spawnServer(children, entry, env, port, profile && target === "switchboard"));
+    starting.push(spawnServer(children, args, env, port, profile && target === "switchboard"));
     urls.push(`ws://127.0.0.1:${port}`);
   }
   if (target === "switchboard") {
     const port = await freePort();
-    const bridge = spawnServer(children, "apps/bridge/src/main.ts", { REDIS_URL: redis.url, JWT_SECRET: TEST_SECRET, NODE_ID: "bench-bridge", LOG_LEVEL: "warn", ...APP_LAUNCH_ENV }, port, profile);
+    const bridge = spawnServer(children, appArgs("bridge"), { REDIS_URL: redis.url, JWT_SECRET: TEST_SECRET, NODE_ID: "bench-bridge", LOG_LEVEL: "warn", ...APP_LAUNCH_ENV }, port, profile);
     bridgePid = children[children.length - 1]!.pid;
     const healthUrl = `http://127.0.0.1:${port}/healthz`;
     bridgeHealthUrl = healthUrl;
