@@ -9,7 +9,7 @@
  * bench reads RSS, in a heap that still holds what the burst left behind. With --snapshot, also the heap grown per connection by constructor
  * (self and retained sizes, from heap snapshots; taking them inflates the RSS).
  *
- *   flock /tmp/bench.lock node --import tsx test/bench/memory.ts [--clients 10000] [--topics <clients>] [--nodes 2] [--join-wave <clients>] [--no-gc] [--settle-ms 2000] [--snapshot]
+ *   node --import tsx test/bench/memory.ts [--clients 10000] [--topics <clients>] [--nodes 2] [--join-wave <clients>] [--no-gc] [--settle-ms 2000] [--snapshot]
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
