@@ -378,8 +378,6 @@ export class PresenceEngine {
     return count;
   }
 
-
-
   private diffOf(diffs: Map<string, DiffBuilder>, topic: string): DiffBuilder {
     let diff = diffs.get(topic);
     if (!diff) diffs.set(topic, (diff = new DiffBuilder()));

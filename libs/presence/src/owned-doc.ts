@@ -2,6 +2,7 @@ import * as encoding from "lib0/encoding";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
 import { TOPICS_MAP, presenceDoc, type Entry } from "./entry.ts";
+import { EntryTable } from "./entry-table.ts";
 
 /** What the document contributes to the next message: a full state (replaces a replica) or an increment. */
 export interface DocChange {
@@ -26,10 +27,9 @@ export interface DocChange {
  * carrying only the live entries replaces it everywhere.
  */
 export class OwnedDoc {
-  private readonly live = new Map<string, Map<string, Entry>>();
+  private readonly live = new EntryTable();
   /** Per topic, the members whose entry changed since the document last caught up. */
   private readonly changed = new Map<string, Set<string>>();
-  private liveEntries = 0;
   private doc!: Y.Doc;
   private topics!: Y.Map<Y.Map<Entry>>;
   private pending: Uint8Array[] = [];
@@ -43,7 +43,7 @@ export class OwnedDoc {
   }
 
   get size(): number {
-    return this.liveEntries;
+    return this.live.size;
   }
 
   get tombstones(): number {
@@ -56,35 +56,28 @@ export class OwnedDoc {
   }
 
   get(topic: string, memberId: string): Entry | undefined {
-    return this.live.get(topic)?.get(memberId);
+    return this.live.get(topic, memberId);
   }
 
   entriesOf(topic: string): Iterable<Entry> {
-    return this.live.get(topic)?.values() ?? [];
+    return this.live.entriesOf(topic);
   }
 
   sizeOf(topic: string): number {
-    return this.live.get(topic)?.size ?? 0;
+    return this.live.sizeOf(topic);
   }
 
   topicNames(): Iterable<string> {
-    return this.live.keys();
+    return this.live.topicNames();
   }
 
   set(topic: string, memberId: string, entry: Entry): void {
-    let members = this.live.get(topic);
-    if (!members) this.live.set(topic, (members = new Map()));
-    if (!members.has(memberId)) this.liveEntries += 1;
-    members.set(memberId, entry);
+    this.live.set(topic, memberId, entry);
     this.markChanged(topic, memberId);
   }
 
   delete(topic: string, memberId: string): void {
-    const members = this.live.get(topic);
-    if (!members?.delete(memberId)) return;
-    this.liveEntries -= 1;
-    if (members.size === 0) this.live.delete(topic);
-    this.markChanged(topic, memberId);
+    if (this.live.delete(topic, memberId)) this.markChanged(topic, memberId);
   }
 
   /** Starts a new generation holding only the live entries: the tombstones go away. */
@@ -131,7 +124,7 @@ export class OwnedDoc {
     if (this.changed.size === 0) return;
     this.doc.transact(() => {
       for (const [topic, memberIds] of this.changed) {
-        const entries = this.live.get(topic);
+        const entries = this.live.topic(topic);
         let map = this.topics.get(topic);
         if (!entries) {
           if (!map) continue;
@@ -158,7 +151,7 @@ export class OwnedDoc {
     this.doc = presenceDoc();
     this.topics = this.doc.getMap<Y.Map<Entry>>(TOPICS_MAP);
     this.doc.transact(() => {
-      for (const [topic, entries] of this.live) {
+      for (const [topic, entries] of this.live.all()) {
         const map = new Y.Map<Entry>();
         this.topics.set(topic, map);
         for (const [memberId, entry] of entries) map.set(memberId, entry);

@@ -2,6 +2,7 @@ import * as decoding from "lib0/decoding";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
 import { TOPICS_MAP, isEntry, presenceDoc, type Entry } from "./entry.ts";
+import { EntryTable } from "./entry-table.ts";
 
 export interface MemberChange {
   topic: string;
@@ -25,13 +26,11 @@ export type ApplyResult =
 export class ReplicaDoc {
   private readonly doc = presenceDoc();
   private readonly topics = this.doc.getMap<unknown>(TOPICS_MAP);
-  private readonly mirror = new Map<string, Map<string, Entry>>();
+  private readonly mirror = new EntryTable();
   /** Topics added, replaced or deleted by the update being applied: re-read whole. */
   private readonly replacedTopics = new Set<string>();
   /** Members changed inside a topic's map by the update being applied. */
   private readonly changedMembers = new Map<string, Set<string>>();
-  private liveEntries = 0;
-
   constructor(readonly generation: number) {
     this.topics.observeDeep((events) => {
       for (const event of events) {
@@ -51,24 +50,24 @@ export class ReplicaDoc {
   }
 
   get size(): number {
-    return this.liveEntries;
+    return this.mirror.size;
   }
 
   entriesOf(topic: string): Iterable<Entry> {
-    return this.mirror.get(topic)?.values() ?? [];
+    return this.mirror.entriesOf(topic);
   }
 
   sizeOf(topic: string): number {
-    return this.mirror.get(topic)?.size ?? 0;
+    return this.mirror.sizeOf(topic);
   }
 
   topicNames(): Iterable<string> {
-    return this.mirror.keys();
+    return this.mirror.topicNames();
   }
 
   /** Every entry held, by topic. */
   all(): ReadonlyMap<string, ReadonlyMap<string, Entry>> {
-    return this.mirror;
+    return this.mirror.all();
   }
 
   encodedSize(): number {
@@ -109,7 +108,7 @@ export class ReplicaDoc {
   }
 
   private rereadTopic(topic: string, changes: MemberChange[]): void {
-    const before = this.mirror.get(topic);
+    const before = this.mirror.topic(topic);
     const after = new Map<string, Entry>();
     const map = this.topics.get(topic);
     if (map instanceof Y.Map) {
@@ -120,29 +119,19 @@ export class ReplicaDoc {
       if (now !== entry) changes.push({ topic, before: entry, after: now });
     }
     for (const [memberId, entry] of after) if (!before?.has(memberId)) changes.push({ topic, before: undefined, after: entry });
-    this.liveEntries += after.size - (before?.size ?? 0);
-    if (after.size > 0) this.mirror.set(topic, after);
-    else this.mirror.delete(topic);
+    this.mirror.replaceTopic(topic, after);
   }
 
   private rereadMembers(topic: string, memberIds: Set<string>, changes: MemberChange[]): void {
     const map = this.topics.get(topic);
-    let members = this.mirror.get(topic);
     for (const memberId of memberIds) {
       const value = map instanceof Y.Map ? map.get(memberId) : undefined;
       const after = isEntry(value) ? value : undefined;
-      const before = members?.get(memberId);
+      const before = this.mirror.get(topic, memberId);
       if (before === after) continue;
       changes.push({ topic, before, after });
-      if (after) {
-        if (!members) this.mirror.set(topic, (members = new Map()));
-        if (!before) this.liveEntries += 1;
-        members.set(memberId, after);
-      } else {
-        members!.delete(memberId);
-        this.liveEntries -= 1;
-      }
+      if (after) this.mirror.set(topic, memberId, after);
+      else this.mirror.delete(topic, memberId);
     }
-    if (members?.size === 0) this.mirror.delete(topic);
   }
 }
