@@ -96,21 +96,33 @@ class ChannelState implements Channel {
   }
 }
 
+/**
+ * Presence calls of a channel that is gone (left, crashed, replaced by a duplicate join, or its
+ * socket closed) do nothing: a handler's async work can finish after that, and its late `track`
+ * would otherwise leave an entry no leave ever removes, its late `untrack` remove the entry of the
+ * channel that replaced it (both are keyed by topic and socket). Phoenix gets the same from the
+ * tracker monitoring the channel process.
+ */
 class TrackedPresence implements ChannelPresence {
   constructor(private readonly channel: ChannelState) {}
 
-  track(key: string, meta: Meta): string {
-    this.channel.tracked = true;
-    return this.channel.ports.presence.track(this.channel.topic, this.channel.socket.id, key, meta);
+  track(key: string, meta: Meta): string | undefined {
+    const channel = this.channel;
+    if (!channel.current) return undefined;
+    channel.tracked = true;
+    return channel.ports.presence.track(channel.topic, channel.socket.id, key, meta);
   }
 
   update(meta: Meta): void {
-    this.channel.ports.presence.update(this.channel.topic, this.channel.socket.id, meta);
+    const channel = this.channel;
+    if (channel.current && channel.tracked) channel.ports.presence.update(channel.topic, channel.socket.id, meta);
   }
 
   untrack(): void {
-    this.channel.tracked = false;
-    this.channel.ports.presence.untrack(this.channel.topic, this.channel.socket.id);
+    const channel = this.channel;
+    if (!channel.current || !channel.tracked) return;
+    channel.tracked = false;
+    channel.ports.presence.untrack(channel.topic, channel.socket.id);
   }
 
   list(): PresenceState {

@@ -26,8 +26,12 @@ export interface Channel {
 }
 
 export interface ChannelPresence {
-  /** Tracks this socket under `key`; the joiner and every subscriber get a `presence_diff`. Returns the phx_ref. */
-  track(key: string, meta: Meta): string;
+  /**
+   * Tracks this socket under `key`; the joiner and every subscriber get a `presence_diff`. Returns
+   * the phx_ref, or undefined when the channel is already gone (left, crashed, replaced by a
+   * duplicate join, or its socket closed): nothing is tracked then.
+   */
+  track(key: string, meta: Meta): string | undefined;
   update(meta: Meta): void;
   untrack(): void;
   /** What `presence_state` carries; in a large topic it may lag by one diff window (the diff follows). Do not mutate it. */

@@ -4,7 +4,7 @@ import pino from "pino";
 import { v2 } from "@switchboard/protocol";
 import type { Broadcast, Frame } from "@switchboard/protocol";
 import { ChannelSocket, createRouter, noreply, ok, reply, error } from "../src/index.ts";
-import type { ChannelHandler, Fanout, PresenceTracker } from "../src/index.ts";
+import type { Channel, ChannelHandler, Fanout, PresenceTracker } from "../src/index.ts";
 
 /**
  * The state machine against in-memory ports (the cluster and presence libs have their own
@@ -164,5 +164,39 @@ describe("ChannelSocket", () => {
     h.send(["1", "2", "rooms:a", "shout", { x: 1 }]);
     await h.settle();
     assert.deepEqual(h.broadcasts.at(-1), { broadcast: { topic: "rooms:a", event: "shout", payload: { x: 1 } }, except: "s1" });
+  });
+
+  test("presence calls of a channel that is gone do nothing: no stale entry, no untrack of its replacement", async () => {
+    let release: () => void = () => {};
+    const slowTracker: ChannelHandler = {
+      join: () => ok({}),
+      async afterJoin(channel) {
+        await new Promise<void>((resolve) => (release = resolve));
+        assert.equal(channel.presence.track("late", {}), undefined);
+      },
+    };
+    const h = harness(slowTracker);
+    h.send(["1", "1", "rooms:a", "phx_join", {}]);
+    await h.settle();
+    h.socket.closedByTransport();
+    release();
+    await h.settle();
+    assert.equal(h.tracked.size, 0, "a track after the socket closed leaves no entry");
+
+    const joined: Channel[] = [];
+    const h2 = harness({
+      join: () => ok({}),
+      afterJoin: (channel) => {
+        joined.push(channel);
+        channel.presence.track("u", {});
+      },
+    });
+    h2.send(["1", "1", "rooms:b", "phx_join", {}]);
+    await h2.settle();
+    h2.send(["2", "2", "rooms:b", "phx_join", {}]);
+    await h2.settle();
+    assert.equal(h2.tracked.get("rooms:b"), "u");
+    joined[0]!.presence.untrack();
+    assert.equal(h2.tracked.get("rooms:b"), "u", "the replaced channel's untrack keeps its successor's entry");
   });
 });
