@@ -207,3 +207,17 @@ test("admin join needs a token whose claim allows admin; unknown pushes get an e
   assert.deepEqual(await admin.handler.join("admin", {}, {} as never), { error: { reason: "token_missing" } });
   assert.deepEqual(await admin.handler.handleIn!("channel.nuke", {}, {} as Channel, { ref: "2" }), { reply: "error", response: { reason: "unknown admin event" } });
 });
+
+test("the count scripts run by their SHA1 and are sent again when Redis lost them (SCRIPT FLUSH, as after a restart)", async () => {
+  const a = node("flushed");
+  const counts = async () => JSON.stringify(await list(a.admin));
+  a.admin.events.joined!("sha-room", "s1");
+  await eventually(async () => (await counts()).includes('{"topic":"sha-room","members":1}'), "first join counted");
+  const connection = new Redis(redis.url);
+  connections.push(connection);
+  await connection.script("FLUSH");
+  a.admin.events.joined!("sha-room", "s2");
+  await eventually(async () => (await counts()).includes('{"topic":"sha-room","members":2}'), "join after the flush counted");
+  a.admin.events.left!("sha-room", "s1", "leave");
+  await eventually(async () => (await counts()).includes('{"topic":"sha-room","members":1}'), "leave counted by its script");
+});

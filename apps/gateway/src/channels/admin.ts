@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { Redis } from "ioredis";
 import { ADMIN_TOPIC, type TokenVerifier } from "@switchboard/auth";
@@ -82,6 +83,20 @@ redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", "(" .. now)
 redis.call("ZADD", KEYS[1], now + tonumber(ARGV[2]), ARGV[1])`;
 
 /**
+ * A script sent by its SHA1 (EVALSHA), its text only when Redis lacks it (first use, after a
+ * restart). Every join and leave runs one: as EVAL, each carried the script's ≈ 300 bytes, which
+ * the node encoded and Redis hashed again per call.
+ */
+function storedScript(redis: Redis, lua: string, keys: number) {
+  const sha = createHash("sha1").update(lua).digest("hex");
+  return (...args: Array<string | number>): Promise<unknown> =>
+    redis.evalsha(sha, keys, ...args).catch((failure: unknown) => {
+      if (!(failure instanceof Error) || !failure.message.startsWith("NOSCRIPT")) throw failure;
+      return redis.eval(lua, keys, ...args);
+    });
+}
+
+/**
  * How long a node's "an admin client listens here" entry lasts without a refresh. Refreshed three
  * times per TTL while the node has an admin client, so a Redis restart (entries gone) silences
  * announcements for a third of it at most; a crashed node's entry keeps them on this long.
@@ -129,15 +144,18 @@ export function createAdmin(options: AdminOptions): Admin {
   const announce = (event: string, payload: Record<string, unknown>) => cluster.broadcast({ topic: ADMIN_TOPIC, event, payload });
   const failed = (what: string) => (failure: unknown) => logger.warn({ err: failure, what }, "admin bookkeeping failed");
 
+  const joinScript = storedScript(redis, JOIN_SCRIPT, 4);
+  const leaveScript = storedScript(redis, LEAVE_SCRIPT, 4);
+
   const joined = async (topic: string, socket: string) => {
-    const [members, listeners] = (await redis.eval(JOIN_SCRIPT, 4, countsKey, shareKey(nodeId), nodesKey, listenersKey, topic, nodeId)) as [number, number];
+    const [members, listeners] = (await joinScript(countsKey, shareKey(nodeId), nodesKey, listenersKey, topic, nodeId)) as [number, number];
     if (listeners === 0) return;
     if (members === 1) await announce(AdminEvent.ADD, { topic });
     await announce(AdminEvent.JOIN, { topic, socket, node: nodeId, members });
   };
 
   const left = async (topic: string, socket: string) => {
-    const [members, listeners] = (await redis.eval(LEAVE_SCRIPT, 4, countsKey, shareKey(nodeId), nodesKey, listenersKey, topic)) as [number, number];
+    const [members, listeners] = (await leaveScript(countsKey, shareKey(nodeId), nodesKey, listenersKey, topic)) as [number, number];
     if (members < 0 || listeners === 0) return; // already discounted by a sweep, or nobody to tell
     await announce(AdminEvent.LEAVE, { topic, socket, node: nodeId, members });
     if (members === 0) await announce(AdminEvent.REMOVE, { topic });
