@@ -5,7 +5,7 @@
  * per message over a window after a warm-up, the least noisy measure of its per-message cost.
  *
  *   npx tsx test/bench/bridge-hop.ts [--rate 1500] [--payload 100] [--warmup 8] [--seconds 10]
- *     [--topics 4] [--recorded] [--profile] [--bridge-root <checkout>] [--repeat 1]
+ *     [--topics 4] [--tick-ms 1] [--recorded] [--profile] [--bridge-root <checkout>] [--repeat 1]
  *
  * `--bridge-root` runs the bridge of another checkout (with its own libs) for an A/B in one run:
  * both are measured alternately when given twice (`--bridge-root a --bridge-root b`).
@@ -31,6 +31,8 @@ const warmupSeconds = option("warmup", 8);
 const measureSeconds = option("seconds", 10);
 const topicCount = option("topics", 4);
 const repeat = option("repeat", 1);
+/** The backend's publish timer: the bench's load generator publishes every 5 ms, so each of its ticks reaches the bridge as one burst. */
+const publishTickMs = option("tick-ms", 1);
 const recorded = args.includes("--recorded");
 const profile = args.includes("--profile");
 const bridgeRoots = args.flatMap((arg, index) => (arg === "--bridge-root" ? [resolve(args[index + 1]!)] : []));
@@ -42,7 +44,6 @@ const PREFIX = "sb:";
 const PROFILE_DIR = fileURLToPath(new URL("./results/profiles/", import.meta.url));
 /** Messages still arriving after the last publish: the sink waits this long for stragglers. */
 const DRAIN_MS = 1_000;
-const PUBLISH_TICK_MS = 1;
 
 const topicName = (index: number) => `hop:${index}`;
 /** The sharded adapter's channel for a topic room (libs/cluster naming: room `t:<topic>`, never 20 characters here). */
@@ -85,7 +86,7 @@ async function publishFor(publisher: Redis, seconds: number, payload: Buffer, fi
       const id = firstId + sent;
       void publisher.publish(`to:${topicName(id % topicCount)}:msg`, payload);
     }
-    await new Promise((resolve) => setTimeout(resolve, PUBLISH_TICK_MS));
+    await new Promise((resolve) => setTimeout(resolve, publishTickMs));
   }
   return sent;
 }
@@ -122,7 +123,7 @@ async function measure(bridgeRoot: string): Promise<{ microsPerMessage: number; 
   }
 }
 
-process.stdout.write(`rate ${rate}/s, payload ${payloadBytes} B, ${topicCount} topics${recorded ? ", recorded" : ""}, warm-up ${warmupSeconds} s, measured ${measureSeconds} s\n`);
+process.stdout.write(`rate ${rate}/s, payload ${payloadBytes} B, ${topicCount} topics, published every ${publishTickMs} ms${recorded ? ", recorded" : ""}, warm-up ${warmupSeconds} s, measured ${measureSeconds} s\n`);
 for (let round = 0; round < repeat; round++) {
   for (const bridgeRoot of bridgeRoots) {
     const result = await measure(bridgeRoot);
