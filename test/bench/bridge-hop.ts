@@ -8,9 +8,10 @@
  *     [--topics 4] [--tick-ms 1] [--recorded] [--profile] [--bridge-root <checkout>] [--repeat 1]
  *
  * `--bridge-root` runs the bridge of another checkout (with its own libs) for an A/B in one run:
- * both are measured alternately when given twice (`--bridge-root a --bridge-root b`).
+ * both are measured alternately when given twice (`--bridge-root a --bridge-root b`). Each runs
+ * from its checkout's bundle, as in the bench (`BENCH_APP_SOURCE=tsx`: from sources).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,10 +50,25 @@ const topicName = (index: number) => `hop:${index}`;
 /** The sharded adapter's channel for a topic room (libs/cluster naming: room `t:<topic>`, never 20 characters here). */
 const clusterChannel = (topic: string) => `${PREFIX}cluster#/#t:${topic}#`;
 
+/**
+ * As the bench runs it (app-launch.ts): the checkout's esbuild bundle, built once per checkout,
+ * unless BENCH_APP_SOURCE=tsx. tsx's keepNames gives every closure made per message a
+ * defineProperty, which the shipped bridge does not pay.
+ */
+const bundledRoots = new Set<string>();
+function bridgeArgs(bridgeRoot: string): string[] {
+  if (process.env.BENCH_APP_SOURCE === "tsx") return ["--import", "tsx", "apps/bridge/src/main.ts"];
+  if (!bundledRoots.has(bridgeRoot)) {
+    execFileSync(process.execPath, ["scripts/bundle.mjs", "bridge"], { cwd: bridgeRoot, stdio: ["ignore", "ignore", "inherit"] });
+    bundledRoots.add(bridgeRoot);
+  }
+  return ["apps/bridge/dist/main.js"];
+}
+
 async function startBridge(bridgeRoot: string, redisUrl: string): Promise<{ child: ChildProcess; healthUrl: string }> {
   const port = await freePort();
   if (profile) mkdirSync(PROFILE_DIR, { recursive: true });
-  const child = spawn(process.execPath, [...(profile ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : []), "--import", "tsx", "apps/bridge/src/main.ts"], {
+  const child = spawn(process.execPath, [...(profile ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...bridgeArgs(bridgeRoot)], {
     cwd: bridgeRoot,
     env: {
       ...process.env,
@@ -91,13 +107,14 @@ async function publishFor(publisher: Redis, seconds: number, payload: Buffer, fi
   return sent;
 }
 
-async function measure(bridgeRoot: string): Promise<{ microsPerMessage: number; sent: number; received: number; busy: number }> {
+async function measure(bridgeRoot: string): Promise<{ microsPerMessage: number; redisMicrosPerMessage: number; sent: number; received: number; busy: number }> {
   const redis = await startRedis();
   const publisher = new Redis(redis.url);
   const sink = new Redis(redis.url);
   let received = 0;
   sink.on("smessageBuffer", () => received++);
   for (let index = 0; index < topicCount; index++) await sink.ssubscribe(clusterChannel(topicName(index)));
+  const redisPid = Number(/process_id:(\d+)/.exec(await publisher.info("server"))?.[1]);
   const bridge = await startBridge(bridgeRoot, redis.url);
   try {
     const payload = Buffer.from(JSON.stringify({ text: "x".repeat(Math.max(0, payloadBytes - 12)) }));
@@ -105,13 +122,15 @@ async function measure(bridgeRoot: string): Promise<{ microsPerMessage: number; 
     await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
     const receivedBefore = received;
     const cpuBefore = cpuSeconds(bridge.child.pid!);
+    const redisCpuBefore = cpuSeconds(redisPid);
     const machineBefore = machineCpu();
     const sent = await publishFor(publisher, measureSeconds, payload, 0);
     await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
     const cpu = cpuSeconds(bridge.child.pid!) - cpuBefore;
+    const redisCpu = cpuSeconds(redisPid) - redisCpuBefore;
     const machineAfter = machineCpu();
     const busy = (machineAfter.busy - machineBefore.busy) / (machineAfter.busy - machineBefore.busy + machineAfter.idle - machineBefore.idle);
-    return { microsPerMessage: (cpu / sent) * 1e6, sent, received: received - receivedBefore, busy };
+    return { microsPerMessage: (cpu / sent) * 1e6, redisMicrosPerMessage: (redisCpu / sent) * 1e6, sent, received: received - receivedBefore, busy };
   } finally {
     await new Promise<void>((resolve) => {
       bridge.child.once("exit", () => resolve());
@@ -129,7 +148,7 @@ for (let round = 0; round < repeat; round++) {
     const result = await measure(bridgeRoot);
     const label = bridgeRoot === resolve(root) ? "this checkout" : bridgeRoot;
     process.stdout.write(
-      `${label}: ${result.microsPerMessage.toFixed(1)} µs bridge CPU per message (${result.received}/${result.sent} delivered, machine ${(result.busy * 100).toFixed(0)}% busy)\n`,
+      `${label}: ${result.microsPerMessage.toFixed(1)} µs bridge CPU per message, Redis ${result.redisMicrosPerMessage.toFixed(1)} (${result.received}/${result.sent} delivered, machine ${(result.busy * 100).toFixed(0)}% busy)\n`,
     );
   }
 }
