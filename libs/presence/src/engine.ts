@@ -276,7 +276,7 @@ export class PresenceEngine {
       const result = replica.apply(item.sync);
       if (!result.ok) return this.rejectItem(owner, item, result.reason);
       for (const { topic, before, after } of result.changes) {
-        this.diffOf(diffs, topic).change(before, after);
+        if (this.diffWanted(topic)) this.diffOf(diffs, topic).change(before, after);
         this.liveEntries += (after ? 1 : 0) - (before ? 1 : 0);
       }
       return result.complete;
@@ -385,13 +385,18 @@ export class PresenceEngine {
   }
 
   /**
-   * Received changes: a large topic's go into its batch. Every node holds every topic, so most
-   * received changes are of topics without members here: no diff, and no batch, for those (a
-   * waiting batch takes them all the same: a member joining before it is sent relies on it).
+   * Every node holds every topic, so most received changes are of topics without members here:
+   * no diff, and no batch, for those (a waiting batch takes them all the same: a member joining
+   * before it is sent relies on it).
    */
+  private diffWanted(topic: string): boolean {
+    return this.batches.has(topic) || this.options.hasMembers?.(topic) !== false;
+  }
+
+  /** Received changes: a large topic's go into its batch. */
   private emitReceived(diffs: Map<string, DiffBuilder>): void {
     for (const [topic, diff] of diffs) {
-      if (diff.empty || (!this.batches.has(topic) && this.options.hasMembers?.(topic) === false)) continue;
+      if (diff.empty || !this.diffWanted(topic)) continue;
       const batch = this.batchOf(topic);
       if (batch) batch.merge(diff);
       else this.emit(topic, diff);

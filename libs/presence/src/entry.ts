@@ -1,8 +1,26 @@
 import * as Y from "yjs";
 import type { Meta, PresenceMeta } from "./types.ts";
 
-/** The root Yjs map of a node's document: topic → a nested map of that topic's entries, keyed by member id. */
-export const TOPICS_MAP = "topics";
+/**
+ * The one Yjs map of a node's document: every entry of every topic, keyed by `entryKey(topic,
+ * member id)`. Flat rather than a nested map per topic: a join to a new topic is one Yjs item to
+ * encode, send, decode and integrate on every node instead of two (the topic's map and the entry),
+ * and no `Y.Map` instance per topic is kept on any node.
+ */
+export const ENTRIES_MAP = "entries";
+
+/** Length-prefixed: topics and member ids may hold any character, so no separator alone would be unambiguous. */
+export function entryKey(topic: string, memberId: string): string {
+  return `${topic.length}:${topic}${memberId}`;
+}
+
+/** The (topic, member id) of an `entryKey`; undefined for a key no owner writes. */
+export function parseEntryKey(key: string): { topic: string; memberId: string } | undefined {
+  const colon = key.indexOf(":");
+  const length = Number(key.slice(0, colon));
+  if (colon <= 0 || !Number.isSafeInteger(length) || colon + 1 + length > key.length) return undefined;
+  return { topic: key.slice(colon + 1, colon + 1 + length), memberId: key.slice(colon + 1 + length) };
+}
 
 /**
  * A node's presence document. Yjs would draw a random uuid as its guid (31
@@ -11,11 +29,11 @@ export const TOPICS_MAP = "topics";
  * client id stays random: it is what must be unique per writer.
  */
 export function presenceDoc(): Y.Doc {
-  return new Y.Doc({ guid: TOPICS_MAP });
+  return new Y.Doc({ guid: ENTRIES_MAP });
 }
 
 /**
- * One tracked (topic, member) as stored in a Yjs map under the member id. `order` sorts metas in
+ * One tracked (topic, member) as stored in the Yjs map under its `entryKey`. `order` sorts metas in
  * join order across nodes (join time in ms × 1000 + a per-node counter); an update keeps it, so
  * an updated meta stays in place.
  */

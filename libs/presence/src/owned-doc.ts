@@ -1,7 +1,7 @@
 import * as encoding from "lib0/encoding";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
-import { TOPICS_MAP, presenceDoc, type Entry } from "./entry.ts";
+import { ENTRIES_MAP, entryKey, presenceDoc, type Entry } from "./entry.ts";
 import { EntryTable } from "./entry-table.ts";
 
 /** What the document contributes to the next message: a full state (replaces a replica) or an increment. */
@@ -12,18 +12,17 @@ export interface DocChange {
 }
 
 /**
- * This node's own entries, every topic in one document: a root map of topic → nested map of
- * member id → entry. Only this node writes it, so replicas never merge concurrent writes; Yjs
+ * This node's own entries, every topic in one document: one map of (topic, member id) → entry
+ * (see ENTRIES_MAP). Only this node writes it, so replicas never merge concurrent writes; Yjs
  * gives them idempotent, order-tolerant increments. One document per node rather than per topic:
  * a Y.Doc costs about 3.5 KiB of heap before its first entry, a nested map about 1 KiB, and a
  * node with 10,000 one-member topics paid that fixed cost 10,000 times here and again in every
- * other node's replica.
+ * other node's replica (and the nested maps, since flattened, once more).
  *
  * The entries themselves live in plain maps (local calls and their diffs are synchronous); the
  * document catches up once per flush in one transaction, so a tick's changes cost one Yjs update,
  * and a member that joins and leaves within a tick never reaches it. Every overwrite or delete in
- * the document leaves a tombstone (an emptied topic's nested map is deleted whole, one tombstone
- * plus its entries); after enough of them the document is rotated: a fresh one (next generation)
+ * the document leaves a tombstone; after enough of them the document is rotated: a fresh one (next generation)
  * carrying only the live entries replaces it everywhere.
  */
 export class OwnedDoc {
@@ -31,7 +30,7 @@ export class OwnedDoc {
   /** Per topic, the members whose entry changed since the document last caught up. */
   private readonly changed = new Map<string, Set<string>>();
   private doc!: Y.Doc;
-  private topics!: Y.Map<Y.Map<Entry>>;
+  private entries!: Y.Map<Entry>;
   private pending: Uint8Array[] = [];
   /** Whether replicas have been sent this generation's full state. */
   private announced = false;
@@ -122,23 +121,17 @@ export class OwnedDoc {
 
   private catchUp(): void {
     if (this.changed.size === 0) return;
+    const map = this.entries;
     this.doc.transact(() => {
       for (const [topic, memberIds] of this.changed) {
         const entries = this.live.topic(topic);
-        let map = this.topics.get(topic);
-        if (!entries) {
-          if (!map) continue;
-          this.churn += 1 + map.size;
-          this.topics.delete(topic);
-          continue;
-        }
-        if (!map) this.topics.set(topic, (map = new Y.Map()));
         for (const memberId of memberIds) {
-          const entry = entries.get(memberId);
-          const present = map.has(memberId);
+          const key = entryKey(topic, memberId);
+          const entry = entries?.get(memberId);
+          const present = map.has(key);
           if (present) this.churn += 1;
-          if (entry) map.set(memberId, entry);
-          else if (present) map.delete(memberId);
+          if (entry) map.set(key, entry);
+          else if (present) map.delete(key);
         }
       }
     });
@@ -149,12 +142,10 @@ export class OwnedDoc {
     this.doc?.destroy();
     this.generation = generation;
     this.doc = presenceDoc();
-    this.topics = this.doc.getMap<Y.Map<Entry>>(TOPICS_MAP);
+    const map = (this.entries = this.doc.getMap<Entry>(ENTRIES_MAP));
     this.doc.transact(() => {
       for (const [topic, entries] of this.live.all()) {
-        const map = new Y.Map<Entry>();
-        this.topics.set(topic, map);
-        for (const [memberId, entry] of entries) map.set(memberId, entry);
+        for (const [memberId, entry] of entries) map.set(entryKey(topic, memberId), entry);
       }
     });
     this.doc.on("update", (update: Uint8Array) => this.pending.push(update));

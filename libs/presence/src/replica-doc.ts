@@ -1,7 +1,7 @@
 import * as decoding from "lib0/decoding";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
-import { TOPICS_MAP, isEntry, presenceDoc, type Entry } from "./entry.ts";
+import { ENTRIES_MAP, isEntry, parseEntryKey, presenceDoc, type Entry } from "./entry.ts";
 import { EntryTable } from "./entry-table.ts";
 
 export interface MemberChange {
@@ -14,38 +14,26 @@ export type ApplyResult =
   | { ok: true; changes: MemberChange[]; complete: boolean }
   | { ok: false; reason: string };
 
+const NO_KEYS: ReadonlySet<string> = new Set();
+
 /**
  * Another node's document (every topic of it), as replicated here. `complete` is false when an
  * update depended on one this node never received (Yjs parks it as pending): the owner must
  * resync us.
  *
  * The well-formed entries are mirrored in plain maps: they are what `list` reads, and they hold
- * an entry's previous value when an update replaces or deletes it (a deleted nested map's content
- * is gone from the document).
+ * an entry's previous value when an update replaces or deletes it (a deleted entry's content is
+ * gone from the document).
  */
 export class ReplicaDoc {
   private readonly doc = presenceDoc();
-  private readonly topics = this.doc.getMap<unknown>(TOPICS_MAP);
+  private readonly entries = this.doc.getMap<unknown>(ENTRIES_MAP);
   private readonly mirror = new EntryTable();
-  /** Topics added, replaced or deleted by the update being applied: re-read whole. */
-  private readonly replacedTopics = new Set<string>();
-  /** Members changed inside a topic's map by the update being applied. */
-  private readonly changedMembers = new Map<string, Set<string>>();
+  /** Keys the update being applied changed. */
+  private changedKeys: ReadonlySet<string> = NO_KEYS;
   constructor(readonly generation: number) {
-    this.topics.observeDeep((events) => {
-      for (const event of events) {
-        // Only maps are written by owners; anything else is not an entry.
-        if (!(event instanceof Y.YMapEvent)) continue;
-        if (event.target === this.topics) {
-          for (const topic of event.keysChanged) this.replacedTopics.add(topic);
-          continue;
-        }
-        const [topic] = event.path;
-        if (typeof topic !== "string") continue;
-        let members = this.changedMembers.get(topic);
-        if (!members) this.changedMembers.set(topic, (members = new Set()));
-        for (const memberId of event.keysChanged) members.add(memberId);
-      }
+    this.entries.observe((event) => {
+      this.changedKeys = event.keysChanged;
     });
   }
 
@@ -80,8 +68,7 @@ export class ReplicaDoc {
 
   /** Applies a y-protocols sync step 2 or update message. */
   apply(sync: Uint8Array): ApplyResult {
-    this.replacedTopics.clear();
-    this.changedMembers.clear();
+    this.changedKeys = NO_KEYS;
     try {
       const decoder = decoding.createDecoder(sync);
       const type = decoding.readVarUint(decoder);
@@ -93,45 +80,23 @@ export class ReplicaDoc {
       return { ok: false, reason: error instanceof Error ? error.message : String(error) };
     }
     const changes: MemberChange[] = [];
-    for (const topic of this.replacedTopics) this.rereadTopic(topic, changes);
-    for (const [topic, memberIds] of this.changedMembers) {
-      if (!this.replacedTopics.has(topic)) this.rereadMembers(topic, memberIds, changes);
+    for (const key of this.changedKeys) {
+      const member = parseEntryKey(key);
+      if (!member) continue;
+      const value = this.entries.get(key);
+      const after = isEntry(value) ? value : undefined;
+      const before = this.mirror.get(member.topic, member.memberId);
+      if (before === after) continue;
+      changes.push({ topic: member.topic, before, after });
+      if (after) this.mirror.set(member.topic, member.memberId, after);
+      else this.mirror.delete(member.topic, member.memberId);
     }
-    this.replacedTopics.clear();
-    this.changedMembers.clear();
+    this.changedKeys = NO_KEYS;
     const store = this.doc.store;
     return { ok: true, changes, complete: store.pendingStructs === null && store.pendingDs === null };
   }
 
   destroy(): void {
     this.doc.destroy();
-  }
-
-  private rereadTopic(topic: string, changes: MemberChange[]): void {
-    const before = this.mirror.topic(topic);
-    const after = new Map<string, Entry>();
-    const map = this.topics.get(topic);
-    if (map instanceof Y.Map) {
-      for (const [memberId, value] of map.entries()) if (isEntry(value)) after.set(memberId, value);
-    }
-    for (const [memberId, entry] of before ?? []) {
-      const now = after.get(memberId);
-      if (now !== entry) changes.push({ topic, before: entry, after: now });
-    }
-    for (const [memberId, entry] of after) if (!before?.has(memberId)) changes.push({ topic, before: undefined, after: entry });
-    this.mirror.replaceTopic(topic, after);
-  }
-
-  private rereadMembers(topic: string, memberIds: Set<string>, changes: MemberChange[]): void {
-    const map = this.topics.get(topic);
-    for (const memberId of memberIds) {
-      const value = map instanceof Y.Map ? map.get(memberId) : undefined;
-      const after = isEntry(value) ? value : undefined;
-      const before = this.mirror.get(topic, memberId);
-      if (before === after) continue;
-      changes.push({ topic, before, after });
-      if (after) this.mirror.set(topic, memberId, after);
-      else this.mirror.delete(topic, memberId);
-    }
   }
 }

@@ -18,8 +18,8 @@ import * as syncProtocol from "y-protocols/sync";
  * - `heartbeat`: nothing but the sequence number, so a gap is noticed even when nothing changes.
  * - `bye`: graceful close; receivers drop every entry of the sender.
  */
-/** 2: one document per node (1 had one per topic and node, items and wants named their topic). */
-export const WIRE_VERSION = 2;
+/** 3: one flat map of entries per node document (2 had a nested map per topic, 1 a document per topic and node). */
+export const WIRE_VERSION = 3;
 
 const Kind = { changes: 1, snapshot: 2, "sync-request": 3, heartbeat: 4, bye: 5 } as const;
 type KindName = keyof typeof Kind;
