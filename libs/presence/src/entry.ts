@@ -18,7 +18,7 @@ export function entryKey(topic: string, memberId: string): string {
 export function parseEntryKey(key: string): { topic: string; memberId: string } | undefined {
   const colon = key.indexOf(":");
   const length = Number(key.slice(0, colon));
-  if (colon <= 0 || !Number.isSafeInteger(length) || colon + 1 + length > key.length) return undefined;
+  if (colon <= 0 || !Number.isSafeInteger(length) || length < 0 || colon + 1 + length > key.length) return undefined;
   return { topic: key.slice(colon + 1, colon + 1 + length), memberId: key.slice(colon + 1 + length) };
 }
 

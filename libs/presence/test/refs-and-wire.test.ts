@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { entryKey, parseEntryKey } from "../src/entry.ts";
 import { createRefGenerator } from "../src/phx-ref.ts";
 import { decodeMessage, encodeMessage, type Message } from "../src/wire.ts";
 
@@ -62,5 +63,16 @@ describe("presence wire format", () => {
         assert.equal(decodeMessage(truncated).ok, false);
       }),
     );
+  });
+});
+
+describe("entry keys of the document's map", () => {
+  it("give back topic and member id whatever characters they hold, and refuse keys no owner writes", () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (topic, memberId) => {
+        assert.deepEqual(parseEntryKey(entryKey(topic, memberId)), { topic, memberId });
+      }),
+    );
+    for (const key of ["", "topic", ":x", "x:abc", "5:abc", "-1:abc", "1.5:abc"]) assert.equal(parseEntryKey(key), undefined, key);
   });
 });
