@@ -55,6 +55,19 @@ export class DiffBuilder {
 }
 
 /**
+ * The diff of one member's local change (`before` left, `after` joined, their refs differ): what a
+ * DiffBuilder holding that change builds, without its collections, grouping and sorting. Every
+ * join sends one to the joiner.
+ */
+export function changeDiff(before: Entry | undefined, after: Entry | undefined): PresenceDiff {
+  return { joins: after ? stateOf(after) : {}, leaves: before ? stateOf(before) : {} };
+}
+
+function stateOf(entry: Entry): PresenceState {
+  return { [entry.key]: { metas: [toPresenceMeta(entry)] } };
+}
+
+/**
  * Groups entries by key, keys sorted by code unit (Elixir prints binary map keys sorted; JSON
  * objects still put integer-like keys first, which no client depends on), metas in join order.
  */

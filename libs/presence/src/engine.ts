@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { DiffBuilder, toPresenceState } from "./diff.ts";
+import { DiffBuilder, changeDiff, toPresenceState } from "./diff.ts";
 import type { Entry } from "./entry.ts";
 import { BATCHED_DIFF_MIN_ENTRIES, MIN_TOMBSTONES_BEFORE_ROTATION, SYNC_RETRY_MS } from "./limits.ts";
 import { OwnedDoc } from "./owned-doc.ts";
@@ -352,9 +352,8 @@ export class PresenceEngine {
     }
     const batch = this.batchOf(topic);
     if (batch) return batch.change(before, after, true);
-    const diff = new DiffBuilder();
-    diff.change(before, after);
-    this.emit(topic, diff);
+    if (this.options.hasMembers?.(topic) === false) return;
+    this.deliver(topic, changeDiff(before, after));
   }
 
   /** The topic's waiting diff, started if the topic is large; undefined for a small topic without one. */
@@ -409,8 +408,12 @@ export class PresenceEngine {
 
   private emit(topic: string, diff: DiffBuilder): void {
     if (diff.empty || this.options.hasMembers?.(topic) === false) return;
+    this.deliver(topic, diff.build());
+  }
+
+  private deliver(topic: string, diff: PresenceDiff): void {
     try {
-      this.options.onDiff(topic, diff.build());
+      this.options.onDiff(topic, diff);
     } catch (error) {
       this.log.error({ err: error, topic }, "presence diff delivery failed");
     }
