@@ -7,9 +7,14 @@
  * bench reads it (no GC), then after full GCs RSS, V8 heap (used, reserved), the rest of the RSS
  * and off-heap buffers. With --no-gc no step collects garbage: every column is then read as the
  * bench reads RSS, in a heap that still holds what the burst left behind. With --snapshot, also the heap grown per connection by constructor
- * (self and retained sizes, from heap snapshots; taking them inflates the RSS).
+ * (self and retained sizes, from heap snapshots; taking them inflates the RSS). With --allocations
+ * promoted, also the bytes the join step promoted to old space per allocation site (V8's sampling
+ * heap profiler, from before the joins to after the last reading), live data and the garbage a
+ * burst leaves there until a major GC; --allocations live shows the live part alone, so two runs
+ * tell per site what the burst promoted and left dead; --allocations allocated, everything the
+ * join step allocated.
  *
- *   node --import tsx test/bench/memory.ts [--clients 10000] [--topics <clients>] [--nodes 2] [--join-wave <clients>] [--no-gc] [--settle-ms 2000] [--snapshot]
+ *   node --import tsx test/bench/memory.ts [--clients 10000] [--topics <clients>] [--nodes 2] [--join-wave <clients>] [--no-gc] [--settle-ms 2000] [--snapshot] [--allocations allocated|promoted|live]
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -22,7 +27,7 @@ import type { ClientsReply, ClientsRequest } from "./memory/clients.ts";
 import type { ProbeReply, ProbeRequest } from "./memory/node.ts";
 
 const { values: flags } = parseArgs({
-  options: { clients: { type: "string", default: "10000" }, topics: { type: "string" }, nodes: { type: "string", default: "2" }, "join-wave": { type: "string" }, "no-gc": { type: "boolean", default: false }, "settle-ms": { type: "string", default: "2000" }, snapshot: { type: "boolean", default: false } },
+  options: { clients: { type: "string", default: "10000" }, topics: { type: "string" }, nodes: { type: "string", default: "2" }, "join-wave": { type: "string" }, "no-gc": { type: "boolean", default: false }, "settle-ms": { type: "string", default: "2000" }, snapshot: { type: "boolean", default: false }, allocations: { type: "string" } },
 });
 const CLIENTS = Number(flags.clients);
 /** One topic per client unless told: the bench's idle-memory scenario (--topics 1 is its fan-out). */
@@ -32,15 +37,20 @@ const NODES = Number(flags.nodes);
 const JOIN_WAVE = Number(flags["join-wave"] ?? flags.clients);
 /** Rows of the constructor table: the largest growths per connection. */
 const TOP_CLASSES = 30;
+/** Rows of the allocation-site table: the sites that promoted the most per connection. */
+const TOP_SITES = 30;
 /**
  * Let the last joins' follow-ups (presence flush, admin announcements) finish before measuring;
  * longer (--settle-ms) to see what V8's own later collections give back.
  */
 const SETTLE_MS = Number(flags["settle-ms"]);
 const root = fileURLToPath(new URL("../..", import.meta.url));
+const sampleKind = flags.allocations;
+if (sampleKind !== undefined && sampleKind !== "allocated" && sampleKind !== "promoted" && sampleKind !== "live") throw new Error("--allocations allocated|promoted|live");
 
 type Measured = Extract<ProbeReply, { type: "measured" }>;
 type Classes = Extract<ProbeReply, { type: "snapshot" }>["classes"];
+type Sites = Extract<ProbeReply, { type: "sites" }>;
 type ClassSize = Classes[string];
 
 function ask<Reply>(child: ChildProcess, request: unknown, until: string): Promise<Reply> {
@@ -96,12 +106,15 @@ async function clientStep(request: ClientsRequest): Promise<ClientsReply> {
 }
 
 const stages: Stage[] = [];
+let sites: Sites[] = [];
 try {
   stages.push(await stage("started"));
   await clientStep({ type: "open", urls: nodes.map((node) => node.url), clients: CLIENTS });
   stages.push(await stage("connected"));
+  if (sampleKind) await Promise.all(nodes.map(({ child }) => ask(child, { type: "sample", kind: sampleKind } satisfies ProbeRequest, "sampling")));
   await clientStep({ type: "join", topicPrefix: "bench:", topics: TOPICS, secret: TEST_SECRET, wave: JOIN_WAVE });
   stages.push(await stage("joined"));
+  if (sampleKind) sites = await Promise.all(nodes.map(({ child }) => ask<Sites>(child, { type: "sites" } satisfies ProbeRequest, "sites")));
 } finally {
   clients.disconnect();
   for (const { child } of nodes) child.disconnect();
@@ -148,5 +161,14 @@ if (flags.snapshot) {
       console.log(`| ${label} | ${(count / CLIENTS).toFixed(2)} | ${(bytes / CLIENTS).toFixed(0)} | ${(retained / CLIENTS).toFixed(0)} |`);
     }
   }
+}
+if (sampleKind) {
+  const bySite = new Map<string, number>();
+  for (const node of sites) for (const [site, bytes] of Object.entries(node.bytes)) bySite.set(site, (bySite.get(site) ?? 0) + bytes);
+  const total = [...bySite.values()].reduce((sum, bytes) => sum + bytes, 0);
+  console.log(`\n${{ allocated: "Allocated", promoted: "Promoted (live or not)", live: "Live" }[sampleKind]} in the join step per allocation site (sampled), bytes per connection, all nodes: ${(total / CLIENTS).toFixed(0)} in all\n`);
+  console.log("| allocation site (innermost first) | bytes/conn |");
+  console.log("| --- | ---: |");
+  for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, TOP_SITES)) console.log(`| ${site} | ${(bytes / CLIENTS).toFixed(0)} |`);
 }
 process.exit(0);
