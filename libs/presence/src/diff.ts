@@ -72,6 +72,8 @@ function stateOf(entry: Entry): PresenceState {
  * objects still put integer-like keys first, which no client depends on), metas in join order.
  */
 export function toPresenceState(entries: Iterable<Entry>): PresenceState {
+  // A joiner's presence_state in a one-member topic: nothing to group or sort.
+  if (Array.isArray(entries) && entries.length === 1) return stateOf(entries[0] as Entry);
   const byKey = new Map<string, Entry[]>();
   for (const entry of entries) {
     const group = byKey.get(entry.key);
