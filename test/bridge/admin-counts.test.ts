@@ -221,3 +221,20 @@ test("the count scripts run by their SHA1 and are sent again when Redis lost the
   a.admin.events.left!("sha-room", "s1", "leave");
   await eventually(async () => (await counts()).includes('{"topic":"sha-room","members":1}'), "leave counted by its script");
 });
+
+test("a burst of joins on a fresh connection sends the script's text once, then its SHA1, and nothing fails NOSCRIPT", async () => {
+  const stats = new Redis(redis.url);
+  connections.push(stats);
+  await stats.script("FLUSH");
+  await stats.config("RESETSTAT");
+  const a = node("burst");
+  await eventually(() => connections.at(-1)!.status === "ready", "the node's connection up");
+  for (let index = 0; index < 50; index += 1) a.admin.events.joined!(`burst-${index}`, `s${index}`);
+  await eventually(async () => (await stats.hlen("t:admin:members")) >= 50, "the burst counted");
+  const commandStats = await stats.info("commandstats");
+  const calls = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(commandStats)?.[1] ?? 0);
+  const failed = (command: string) => Number(new RegExp(`cmdstat_${command}:.*failed_calls=(\\d+)`).exec(commandStats)?.[1] ?? 0);
+  assert.equal(calls("eval"), 1, commandStats);
+  assert.equal(calls("evalsha"), 49, commandStats);
+  assert.equal(failed("evalsha"), 0, commandStats);
+});

@@ -83,17 +83,28 @@ redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", "(" .. now)
 redis.call("ZADD", KEYS[1], now + tonumber(ARGV[2]), ARGV[1])`;
 
 /**
- * A script sent by its SHA1 (EVALSHA), its text only when Redis lacks it (first use, after a
- * restart). Every join and leave runs one: as EVAL, each carried the script's ≈ 300 bytes, which
- * the node encoded and Redis hashed again per call.
+ * A script sent by its SHA1 (EVALSHA), its text only when Redis may lack it: every join and leave
+ * runs one, and as EVAL each carried the script's ≈ 300 bytes, which the node encoded and Redis
+ * hashed again per call. The first call on a connection sends the text: a burst of joins goes out
+ * before any answer, and Redis runs a connection's commands in order, so the EVALSHAs behind it
+ * find the script (an EVALSHA first would have made every call of the burst fail NOSCRIPT and
+ * resend). Calls made while the connection is not ready send the text too. A NOSCRIPT later
+ * (SCRIPT FLUSH, a restart the connection did not see) resends the text.
  */
 function storedScript(redis: Redis, lua: string, keys: number) {
   const sha = createHash("sha1").update(lua).digest("hex");
-  return (...args: Array<string | number>): Promise<unknown> =>
-    redis.evalsha(sha, keys, ...args).catch((failure: unknown) => {
+  let textSentOn: Redis["stream"] | undefined;
+  return (...args: Array<string | number>): Promise<unknown> => {
+    // Not connected: the call waits in the offline queue for a connection that may not know the script.
+    if (redis.status !== "ready" || textSentOn !== redis.stream) {
+      if (redis.status === "ready") textSentOn = redis.stream;
+      return redis.eval(lua, keys, ...args);
+    }
+    return redis.evalsha(sha, keys, ...args).catch((failure: unknown) => {
       if (!(failure instanceof Error) || !failure.message.startsWith("NOSCRIPT")) throw failure;
       return redis.eval(lua, keys, ...args);
     });
+  };
 }
 
 /**
