@@ -124,10 +124,9 @@ export class OwnedDoc {
     const map = this.entries;
     this.doc.transact(() => {
       for (const [topic, memberIds] of this.changed) {
-        const entries = this.live.topic(topic);
         for (const memberId of memberIds) {
           const key = entryKey(topic, memberId);
-          const entry = entries?.get(memberId);
+          const entry = this.live.get(topic, memberId);
           const present = map.has(key);
           if (present) this.churn += 1;
           if (entry) map.set(key, entry);
