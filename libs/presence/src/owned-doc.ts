@@ -27,8 +27,8 @@ export interface DocChange {
  */
 export class OwnedDoc {
   private readonly live = new EntryTable();
-  /** Per topic, the members whose entry changed since the document last caught up. */
-  private readonly changed = new Map<string, Set<string>>();
+  /** By document key, the entries changed since the document last caught up (undefined: removed). */
+  private readonly changed = new Map<string, Entry | undefined>();
   private doc!: Y.Doc;
   private entries!: Y.Map<Entry>;
   private pending: Uint8Array[] = [];
@@ -72,11 +72,11 @@ export class OwnedDoc {
 
   set(topic: string, memberId: string, entry: Entry): void {
     this.live.set(topic, memberId, entry);
-    this.markChanged(topic, memberId);
+    this.changed.set(entryKey(topic, memberId), entry);
   }
 
   delete(topic: string, memberId: string): void {
-    if (this.live.delete(topic, memberId)) this.markChanged(topic, memberId);
+    if (this.live.delete(topic, memberId)) this.changed.set(entryKey(topic, memberId), undefined);
   }
 
   /** Starts a new generation holding only the live entries: the tombstones go away. */
@@ -113,25 +113,15 @@ export class OwnedDoc {
     return Y.encodeStateAsUpdate(this.doc).byteLength;
   }
 
-  private markChanged(topic: string, memberId: string): void {
-    let members = this.changed.get(topic);
-    if (!members) this.changed.set(topic, (members = new Set()));
-    members.add(memberId);
-  }
-
   private catchUp(): void {
     if (this.changed.size === 0) return;
     const map = this.entries;
     this.doc.transact(() => {
-      for (const [topic, memberIds] of this.changed) {
-        for (const memberId of memberIds) {
-          const key = entryKey(topic, memberId);
-          const entry = this.live.get(topic, memberId);
-          const present = map.has(key);
-          if (present) this.churn += 1;
-          if (entry) map.set(key, entry);
-          else if (present) map.delete(key);
-        }
+      for (const [key, entry] of this.changed) {
+        const present = map.has(key);
+        if (present) this.churn += 1;
+        if (entry) map.set(key, entry);
+        else if (present) map.delete(key);
       }
     });
     this.changed.clear();
