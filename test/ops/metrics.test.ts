@@ -52,6 +52,7 @@ describe("/metrics", () => {
       "switchboard_redis_reconnects_total",
       "switchboard_redis_up",
       "switchboard_presence_entries",
+      "switchboard_joins_queued",
       "switchboard_malformed_frames_total",
       "nodejs_eventloop_lag_seconds",
     ]) {

@@ -11,6 +11,8 @@ export interface LiveState {
   channels(): number;
   queuedBytes(): number;
   presenceEntries(): number;
+  /** Joins waiting for a turn of their own (join admission). */
+  joinsQueued(): number;
   redisUp(): boolean;
   clusterPublishErrors(): number;
   /** Frames the cluster wrote to local members since start. */
@@ -75,6 +77,7 @@ export function createMetrics(nodeId: string, live: LiveState) {
       },
     }),
     presenceEntries: new Gauge({ name: "switchboard_presence_entries", help: "Presence entries held by this node", registers: [registry], collect() { this.set(live.presenceEntries()); } }),
+    joinsQueued: new Gauge({ name: "switchboard_joins_queued", help: "Joins waiting for a later event-loop turn (join admission during a storm)", registers: [registry], collect() { this.set(live.joinsQueued()); } }),
   };
   return metrics;
 }

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { Redis } from "ioredis";
-import { ChannelSocket, createRouter } from "@switchboard/channels";
+import { ChannelSocket, createJoinAdmission, createRouter } from "@switchboard/channels";
 import type { ChannelHandler } from "@switchboard/channels";
 import { createCluster } from "@switchboard/cluster";
 import type { Config } from "@switchboard/config";
@@ -42,6 +42,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const redis: Redis = connectRedis(config.redisUrl, log);
 
   const sockets = new Map<string, ConnectionMember>();
+  const admission = createJoinAdmission();
   const ipLimit = createIpLimit(config.maxConnectionsPerIp);
   let draining = false;
 
@@ -74,6 +75,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       return bytes;
     },
     presenceEntries: () => presence.entries(),
+    joinsQueued: () => admission.queued,
     redisUp: () => redis.status === "ready",
     clusterPublishErrors: () => cluster.stats.publishErrors,
     deliveries: () => cluster.stats.localDeliveries,
@@ -106,7 +108,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     subscriptionsSettled: () => cluster.subscriptionsSettled(),
   };
   // One options object for every socket: a node holds thousands.
-  const socketOptions = { router, fanout, presence, limits, logger: log, events: channelEvents, history };
+  const socketOptions = { router, fanout, presence, limits, logger: log, events: channelEvents, history, admission };
 
   // A Redis outage cuts this node off other nodes' broadcasts; once subscribed again, channels on
   // recovery topics catch up from history on their own (their sockets stayed connected, so no

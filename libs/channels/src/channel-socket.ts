@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { CloseCode, payloadValue } from "@switchboard/protocol";
 import type { Broadcast, Frame, Message, Payload, Ref, Serializer } from "@switchboard/protocol";
 import type { Channel, ChannelHandler, ChannelPresence, SocketInfo, TerminateReason } from "./handler.ts";
+import type { JoinAdmission } from "./join-admission.ts";
 import type { ChannelEvents, Fanout, HistoryReader, Meta, PresenceState, PresenceTracker, RecoveredMessage } from "./ports.ts";
 import { ReplyError } from "./reply-errors.ts";
 import type { Router } from "./router.ts";
@@ -38,6 +39,8 @@ export interface ChannelSocketOptions {
   events?: ChannelEvents;
   /** Missed-message recovery for joins with `{"last_seen": id}`; without it such joins are plain joins. */
   history?: HistoryReader;
+  /** The node's join budget per event-loop turn (one for every socket); without it joins start at once. */
+  admission?: JoinAdmission;
 }
 
 /** A live broadcast held back while a rejoining channel replays its history. */
@@ -297,6 +300,11 @@ export class ChannelSocket {
   }
 
   private async join(message: Message): Promise<void> {
+    const admitted = this.options.admission?.admit();
+    if (admitted) {
+      await admitted;
+      if (this.closed) return;
+    }
     const { topic, joinRef, ref, payload } = message;
     if (Buffer.byteLength(topic) > this.options.limits.maxTopicBytes) return this.refuseJoin(message, ReplyError.TOPIC_TOO_LONG, null);
     const handler = this.options.router.match(topic);

@@ -1,5 +1,7 @@
 export { ChannelSocket } from "./channel-socket.ts";
 export type { ChannelLimits, ChannelSocketOptions, Wire } from "./channel-socket.ts";
+export { createJoinAdmission, JOINS_PER_TURN } from "./join-admission.ts";
+export type { JoinAdmission } from "./join-admission.ts";
 export { createRouter, topicMatches } from "./router.ts";
 export type { Router } from "./router.ts";
 export { ok, error, reply, noreply } from "./handler.ts";
