@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { Redis } from "ioredis";
-import { ChannelSocket, createJoinAdmission, createRouter } from "@switchboard/channels";
+import { ChannelSocket, createInterception, createJoinAdmission, createRouter } from "@switchboard/channels";
 import type { ChannelHandler } from "@switchboard/channels";
 import { createCluster } from "@switchboard/cluster";
 import type { Config } from "@switchboard/config";
@@ -46,11 +46,13 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const ipLimit = createIpLimit(config.maxConnectionsPerIp);
   let draining = false;
 
+  const interception = createInterception();
   const cluster = createCluster({
     redis,
     nodeId: config.nodeId,
     keyPrefix: config.redisKeyPrefix,
     logger: log,
+    mayIntercept: (event, historyId) => interception.mayIntercept(event, historyId),
     nodeInfo: () => ({ address: config.publicUrl, connections: sockets.size }),
   });
   const presence = createPresence({
@@ -108,7 +110,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     subscriptionsSettled: () => cluster.subscriptionsSettled(),
   };
   // One options object for every socket: a node holds thousands.
-  const socketOptions = { router, fanout, presence, limits, logger: log, events: channelEvents, history, admission };
+  const socketOptions = { router, fanout, presence, limits, logger: log, events: channelEvents, history, admission, interception };
 
   // A Redis outage cuts this node off other nodes' broadcasts; once subscribed again, channels on
   // recovery topics catch up from history on their own (their sockets stayed connected, so no

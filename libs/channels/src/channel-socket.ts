@@ -3,6 +3,7 @@ import { CloseCode, payloadValue } from "@switchboard/protocol";
 import type { Broadcast, Frame, Message, Payload, Ref, Serializer } from "@switchboard/protocol";
 import type { Channel, ChannelHandler, ChannelPresence, SocketInfo, TerminateReason } from "./handler.ts";
 import type { JoinAdmission } from "./join-admission.ts";
+import type { Interception } from "./interception.ts";
 import type { ChannelEvents, Fanout, HistoryReader, Meta, PresenceState, PresenceTracker, RecoveredMessage } from "./ports.ts";
 import { ReplyError } from "./reply-errors.ts";
 import type { Router } from "./router.ts";
@@ -41,6 +42,8 @@ export interface ChannelSocketOptions {
   history?: HistoryReader;
   /** The node's join budget per event-loop turn (one for every socket); without it joins start at once. */
   admission?: JoinAdmission;
+  /** Shared by the node's sockets: kept up to date so the cluster can skip `intercept` per member. */
+  interception?: Interception;
 }
 
 /** A live broadcast held back while a rejoining channel replays its history. */
@@ -296,7 +299,7 @@ export class ChannelSocket {
     const history = this.options.history;
     if (!history?.records(state.topic) || state.resumeAfter !== undefined) return;
     state.resumeAfter = state.lastHistoryId ?? history.idBefore(state.joinedAt);
-    state.held ??= [];
+    this.hold(state);
   }
 
   private async join(message: Message): Promise<void> {
@@ -337,6 +340,7 @@ export class ChannelSocket {
     }
 
     const state = new ChannelState(topic, joinRef, handler, result.assigns ?? {}, this.info, this.wire, this.options);
+    this.options.interception?.joined(handler);
     this.channels.set(topic, state);
     this.options.fanout.subscribe(this.wire.id, topic);
     const lastSeen = this.lastSeenOf(topic, payload);
@@ -380,7 +384,7 @@ export class ChannelSocket {
    */
   private async recover(state: ChannelState, lastSeen: string, ref: Ref, response: Payload): Promise<boolean> {
     const { topic, joinRef } = state;
-    state.held = [];
+    this.hold(state);
     await this.options.fanout.subscriptionsSettled?.();
     const recovery = await this.options.history!.since(topic, lastSeen).catch((error: unknown) => {
       this.log.warn({ err: error, topic }, "history unavailable, join answered recovered: false");
@@ -405,10 +409,16 @@ export class ChannelSocket {
   private releaseHeld(state: ChannelState): void {
     const held = state.held ?? [];
     state.held = undefined;
+    this.options.interception?.released(state);
     for (const { broadcast, historyId } of held) {
       if (this.intercept(broadcast, historyId)) continue;
       this.wire.write(historyId === undefined ? this.wire.serializer.encodeBroadcast(broadcast) : this.wire.serializer.encodePush({ joinRef: null, ref: historyId, ...broadcast }));
     }
+  }
+
+  private hold(state: ChannelState): void {
+    state.held ??= [];
+    this.options.interception?.holding(state);
   }
 
   private leave(message: Message): void {
@@ -478,6 +488,7 @@ export class ChannelSocket {
     if (this.channels.get(state.topic) !== state) return;
     this.channels.delete(state.topic);
     state.current = false;
+    this.options.interception?.released(state);
     this.options.fanout.unsubscribe(this.wire.id, state.topic);
     if (state.tracked) this.options.presence.untrack(state.topic, this.wire.id);
     this.options.events?.left?.(state.topic, this.wire.id, reason);

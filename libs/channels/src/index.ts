@@ -1,4 +1,6 @@
 export { ChannelSocket } from "./channel-socket.ts";
+export { createInterception } from "./interception.ts";
+export type { Interception } from "./interception.ts";
 export type { ChannelLimits, ChannelSocketOptions, Wire } from "./channel-socket.ts";
 export { createJoinAdmission, JOINS_PER_TURN } from "./join-admission.ts";
 export type { JoinAdmission } from "./join-admission.ts";

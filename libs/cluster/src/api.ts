@@ -30,6 +30,12 @@ export interface ClusterOptions {
   logger: Logger;
   /** For the registry heartbeat; default: no address, `connections` = local members. */
   nodeInfo?: () => { address?: string; connections: number };
+  /**
+   * Whether some local member may intercept this broadcast (`Member.intercept`), asked once per
+   * broadcast delivered here: when false, no member's `intercept` is called for it. Default: every
+   * member is asked.
+   */
+  mayIntercept?(event: string, historyId: string | undefined): boolean;
   /** Registry heartbeat period; default 5 s. */
   heartbeatMs?: number;
   /** A node whose heartbeat is older than this is dropped from the registry; default 15 s. */

@@ -77,7 +77,7 @@ class ClusterNode implements Cluster {
     this.namespace = {
       name: NAMESPACE,
       sockets: new Map(),
-      server: { encoder: new DeliveryEncoder(this.stats, this.logger), opts: {} },
+      server: { encoder: new DeliveryEncoder(this.stats, this.logger, options.mayIntercept), opts: {} },
       _ids: 0,
       _onServerSideEmit: (args) => this.answerServerSideEmit(args),
     };

@@ -20,6 +20,8 @@ export class Delivery {
 
   constructor(
     private readonly envelope: Envelope,
+    /** False when no member here can intercept this broadcast: `Member.intercept` is not called. */
+    private readonly offerToMembers: boolean,
     private readonly counters: DeliveryCounters,
     private readonly logger: Logger,
   ) {}
@@ -42,7 +44,7 @@ export class Delivery {
     const { envelope } = this;
     switch (envelope.kind) {
       case "broadcast":
-        if (member.intercept?.(envelope.broadcast, envelope.historyId)) return undefined;
+        if (this.offerToMembers && member.intercept?.(envelope.broadcast, envelope.historyId)) return undefined;
         return this.sharedBroadcastFrame(member, envelope.broadcast, envelope.historyId);
       case "push":
         return member.serializer.encodePush(envelope.message);
@@ -83,6 +85,7 @@ export class DeliveryEncoder {
   constructor(
     private readonly counters: DeliveryCounters,
     private readonly logger: Logger,
+    private readonly mayIntercept: ((event: string, historyId: string | undefined) => boolean) | undefined,
   ) {}
 
   encode(packet: unknown): Delivery[] {
@@ -92,7 +95,8 @@ export class DeliveryEncoder {
       this.logger.warn("cluster message with an unknown packet shape dropped");
       return [];
     }
-    return [new Delivery(envelope, this.counters, this.logger)];
+    const offerToMembers = envelope.kind === "broadcast" && (this.mayIntercept?.(envelope.broadcast.event, envelope.historyId) ?? true);
+    return [new Delivery(envelope, offerToMembers, this.counters, this.logger)];
   }
 }
 
