@@ -20,25 +20,25 @@ import { Command } from "ioredis";
  *       "opts": fixmap 3    { "rooms": [str room], "except": [] | [str room], "flags": fixmap 0 }
  */
 
-const FIXMAP = 0x80;
-const FIXARRAY = 0x90;
-const FIXSTR = 0xa0;
-const STR8 = 0xd9;
-const STR16 = 0xda;
-const STR32 = 0xdb;
-const BIN8 = 0xc4;
-const BIN16 = 0xc5;
-const BIN32 = 0xc6;
-const FIXSTR_MAX = 0x1f;
-const FIXINT_MAX = 0x7f;
+export const FIXMAP = 0x80;
+export const FIXARRAY = 0x90;
+export const FIXSTR = 0xa0;
+export const STR8 = 0xd9;
+export const STR16 = 0xda;
+export const STR32 = 0xdb;
+export const BIN8 = 0xc4;
+export const BIN16 = 0xc5;
+export const BIN32 = 0xc6;
+export const FIXSTR_MAX = 0x1f;
+export const FIXINT_MAX = 0x7f;
 const FIXARRAY_MAX = 0x0f;
 
 /** The keys and their one-byte fixstr headers, as notepack writes them. */
-const key = (name: string) => Buffer.concat([Buffer.from([FIXSTR | name.length]), Buffer.from(name, "latin1")]);
-const OPTS_ROOMS = Buffer.concat([key("opts"), Buffer.from([FIXMAP | 3]), key("rooms"), Buffer.from([FIXARRAY | 1])]);
-const EXCEPT_NONE = Buffer.concat([key("except"), Buffer.from([FIXARRAY]), key("flags"), Buffer.from([FIXMAP])]);
-const EXCEPT_ONE = Buffer.concat([key("except"), Buffer.from([FIXARRAY | 1])]);
-const FLAGS_EMPTY = Buffer.concat([key("flags"), Buffer.from([FIXMAP])]);
+export const key = (name: string) => Buffer.concat([Buffer.from([FIXSTR | name.length]), Buffer.from(name, "latin1")]);
+export const OPTS_ROOMS = Buffer.concat([key("opts"), Buffer.from([FIXMAP | 3]), key("rooms"), Buffer.from([FIXARRAY | 1])]);
+export const EXCEPT_NONE = Buffer.concat([key("except"), Buffer.from([FIXARRAY]), key("flags"), Buffer.from([FIXMAP])]);
+export const EXCEPT_ONE = Buffer.concat([key("except"), Buffer.from([FIXARRAY | 1])]);
+export const FLAGS_EMPTY = Buffer.concat([key("flags"), Buffer.from([FIXMAP])]);
 const RESP_SPUBLISH = Buffer.from("*3\r\n$8\r\nSPUBLISH\r\n$", "latin1");
 const CRLF_LENGTH = 2;
 
@@ -73,18 +73,19 @@ function writeStr(target: Buffer, offset: number, value: string, byteLength: num
   return at + target.write(value, at, byteLength, "utf8");
 }
 
-/** The message's bytes up to the packet's data array, fixed for one adapter (its uid). */
-function messageHead(uid: string, namespace: string, messageType: number, packetType: number): Buffer {
-  const str = (value: string) => {
-    const bytes = Buffer.from(value, "utf8");
-    const header = Buffer.alloc(strHeaderLength(bytes.length));
-    writeStrHeader(header, 0, bytes.length);
-    return Buffer.concat([header, bytes]);
-  };
-  return Buffer.concat([
-    Buffer.from([FIXMAP | 4]),
-    key("uid"),
-    str(uid),
+function str(value: string): Buffer {
+  const bytes = Buffer.from(value, "utf8");
+  const header = Buffer.alloc(strHeaderLength(bytes.length));
+  writeStrHeader(header, 0, bytes.length);
+  return Buffer.concat([header, bytes]);
+}
+
+/** The message's first bytes, before the uid's string. */
+export const UID_KEY = Buffer.concat([Buffer.from([FIXMAP | 4]), key("uid")]);
+
+/** The fixed bytes of a namespace's messages of one type: after the uid up to the packet type, and after that up to the data array. */
+export function messageFixedParts(namespace: string, messageType: number): { afterUid: Buffer; beforeData: Buffer } {
+  const afterUid = Buffer.concat([
     key("nsp"),
     str(namespace),
     key("type"),
@@ -94,9 +95,14 @@ function messageHead(uid: string, namespace: string, messageType: number, packet
     key("packet"),
     Buffer.from([FIXMAP | 2]),
     key("type"),
-    Buffer.from([packetType]),
-    key("data"),
   ]);
+  return { afterUid, beforeData: key("data") };
+}
+
+/** The message's bytes up to the packet's data array, fixed for one adapter (its uid). */
+function messageHead(uid: string, namespace: string, messageType: number, packetType: number): Buffer {
+  const { afterUid, beforeData } = messageFixedParts(namespace, messageType);
+  return Buffer.concat([UID_KEY, str(uid), afterUid, Buffer.from([packetType]), beforeData]);
 }
 
 /** An ioredis command whose RESP was written beforehand: ioredis queues it, times it out and parses its answer as any other. */
