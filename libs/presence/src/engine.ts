@@ -6,7 +6,7 @@ import { OwnedDoc } from "./owned-doc.ts";
 import { createRefGenerator } from "./phx-ref.ts";
 import { ReplicaDoc } from "./replica-doc.ts";
 import type { Meta, PresenceDiff, PresenceState } from "./types.ts";
-import { decodeMessage, encodeMessage, type DocItem, type MessageBody, type SyncWant } from "./wire.ts";
+import { WIRE_VERSION, decodeMessage, encodeMessage, type DocItem, type MessageBody, type SyncWant } from "./wire.ts";
 
 export interface EngineOptions {
   incarnation: string;
@@ -61,6 +61,8 @@ export class PresenceEngine {
   private readonly replicas = new Map<string, ReplicaDoc>();
   private readonly memberTopics = new Map<string, Set<string>>();
   private readonly peers = new Map<string, Peer>();
+  /** Wire versions of other releases seen on the channel (logged once each). */
+  private readonly foreignVersions = new Set<number>();
   private readonly nextRef = createRefGenerator();
   private readonly now: () => number;
   private readonly batchedDiffMinEntries: number;
@@ -199,6 +201,17 @@ export class PresenceEngine {
     return this.stamp({ kind: "sync-request", target: "", wants });
   }
 
+  /**
+   * During a rolling upgrade across a wire version change, nodes of the two releases cannot read
+   * each other's presence; said once per version, not once per message (heartbeats alone would
+   * be several a second).
+   */
+  private noteForeignVersion(version: number): void {
+    if (this.foreignVersions.has(version)) return;
+    this.foreignVersions.add(version);
+    this.log.warn({ version, ours: WIRE_VERSION }, "presence messages of another wire version ignored: nodes of another release do not share presence with this one until every node runs the same");
+  }
+
   bye(): Uint8Array {
     return this.stamp({ kind: "bye" });
   }
@@ -207,7 +220,8 @@ export class PresenceEngine {
   receive(bytes: Uint8Array): Uint8Array[] {
     const decoded = decodeMessage(bytes);
     if (!decoded.ok) {
-      this.log.warn({ reason: decoded.reason, bytes: bytes.length }, "malformed presence message dropped");
+      if (decoded.foreignVersion === undefined) this.log.warn({ reason: decoded.reason, bytes: bytes.length }, "malformed presence message dropped");
+      else this.noteForeignVersion(decoded.foreignVersion);
       return [];
     }
     const message = decoded.message;

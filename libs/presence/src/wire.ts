@@ -49,7 +49,8 @@ export type MessageBody =
 
 export type Message = MessageBody & { from: string; seq: number };
 
-export type DecodeResult = { ok: true; message: Message } | { ok: false; reason: string };
+/** `foreignVersion`: the message is another wire version's (a node of another release during a rollout). */
+export type DecodeResult = { ok: true; message: Message } | { ok: false; reason: string; foreignVersion?: number };
 
 export function encodeMessage(message: Message): Uint8Array {
   const encoder = encoding.createEncoder();
@@ -87,7 +88,7 @@ export function decodeMessage(bytes: Uint8Array): DecodeResult {
   try {
     const decoder = decoding.createDecoder(bytes);
     const version = decoding.readVarUint(decoder);
-    if (version !== WIRE_VERSION) return { ok: false, reason: `unknown wire version ${version}` };
+    if (version !== WIRE_VERSION) return { ok: false, reason: `unknown wire version ${version}`, foreignVersion: version };
     const code = decoding.readVarUint(decoder);
     const kind = kindByCode.get(code);
     if (!kind) return { ok: false, reason: `unknown message kind ${code}` };

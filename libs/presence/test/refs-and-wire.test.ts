@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import * as encoding from "lib0/encoding";
+import { pino } from "pino";
+import { PresenceEngine } from "../src/engine.ts";
 import { entryKey, parseEntryKey } from "../src/entry.ts";
 import { createRefGenerator } from "../src/phx-ref.ts";
-import { decodeMessage, encodeMessage, type Message } from "../src/wire.ts";
+import { WIRE_VERSION, decodeMessage, encodeMessage, type Message } from "../src/wire.ts";
 
 describe("phx_ref", () => {
   it("is unique across generators (nodes, restarts) and shaped like Phoenix's", () => {
@@ -63,6 +66,30 @@ describe("presence wire format", () => {
         assert.equal(decodeMessage(truncated).ok, false);
       }),
     );
+  });
+});
+
+describe("messages of another wire version (a rolling upgrade)", () => {
+  it("are dropped with one warning per version, not one per message", () => {
+    const warnings: Array<{ msg: string; version?: number }> = [];
+    const logger = pino({ level: "warn" }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
+    const engine = new PresenceEngine({ incarnation: "n.1", logger, onDirty: () => {}, onBatch: () => {}, onDiff: () => {} });
+    const fromRelease = (version: number) => {
+      const encoder = encoding.createEncoder();
+      encoding.writeVarUint(encoder, version);
+      encoding.writeVarUint(encoder, 4);
+      return encoding.toUint8Array(encoder);
+    };
+    for (let heartbeat = 0; heartbeat < 5; heartbeat += 1) {
+      assert.deepEqual(engine.receive(fromRelease(WIRE_VERSION - 1)), []);
+      assert.deepEqual(engine.receive(fromRelease(WIRE_VERSION + 1)), []);
+    }
+    assert.deepEqual(
+      warnings.map((warning) => warning.version),
+      [WIRE_VERSION - 1, WIRE_VERSION + 1],
+    );
+    engine.receive(new Uint8Array([WIRE_VERSION, 99]));
+    assert.equal(warnings.length, 3, "a malformed message of our own version is still reported");
   });
 });
 
