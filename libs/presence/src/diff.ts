@@ -82,7 +82,11 @@ export function toPresenceState(entries: Iterable<Entry>): PresenceState {
   }
   const state: PresenceState = {};
   for (const key of [...byKey.keys()].sort()) {
-    state[key] = { metas: byKey.get(key)!.sort(compareJoinOrder).map(toPresenceMeta) };
+    const presence = { metas: byKey.get(key)!.sort(compareJoinOrder).map(toPresenceMeta) };
+    // A key is whatever id the application tracks: `state["__proto__"] = …` would set the
+    // object's prototype, and the entry would vanish from the JSON the clients get.
+    if (key === "__proto__") Object.defineProperty(state, key, { value: presence, enumerable: true, writable: true, configurable: true });
+    else state[key] = presence;
   }
   return state;
 }

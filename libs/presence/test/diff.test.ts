@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { DiffBuilder, changeDiff } from "../src/diff.ts";
+import { DiffBuilder, changeDiff, toPresenceState } from "../src/diff.ts";
 import type { Entry } from "../src/entry.ts";
 
 describe("one member's change", () => {
@@ -17,5 +17,18 @@ describe("one member's change", () => {
         assert.deepEqual(changeDiff(before, after), builder.build());
       }),
     );
+  });
+});
+
+describe("presence keys", () => {
+  it("any string, \"__proto__\" included, is an own key of the state and its JSON", () => {
+    const entries: Entry[] = [
+      { key: "__proto__", ref: "r1", order: 1, meta: {} },
+      { key: "alice", ref: "r2", order: 2, meta: {} },
+    ];
+    const state = toPresenceState(entries);
+    assert.deepEqual(Object.keys(state), ["__proto__", "alice"]);
+    assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(state))), ["__proto__", "alice"]);
+    assert.equal(Object.getPrototypeOf(state), Object.prototype);
   });
 });
