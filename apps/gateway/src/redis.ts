@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import type { Command } from "ioredis";
 import type { Logger } from "pino";
+import { batchWritesPerTurn } from "@switchboard/cluster";
 
 /**
  * Joins, leaves and handler broadcasts each issue Redis commands (presence, admin counts,
@@ -12,22 +13,13 @@ import type { Logger } from "pino";
  * 2.4 KiB per joined connection of garbage that stays resident until a major GC.
  */
 class TurnBatchedRedis extends Redis {
-  /** The socket corked this turn (a reconnect may replace the connection's socket meanwhile). */
-  private corked: Redis["stream"] | undefined;
+  private readonly corkThisTurn = batchWritesPerTurn(this);
 
   override sendCommand(command: Command, stream?: Parameters<Redis["sendCommand"]>[1]): unknown {
-    if (!this.corked && !stream && this.status === "ready") {
-      this.corked = this.stream;
-      this.corked.cork();
-      setImmediate(this.uncorkTurn);
-    }
+    // A command given its own stream is ioredis's connection setup, written past the queue.
+    if (!stream) this.corkThisTurn();
     return super.sendCommand(command, stream);
   }
-
-  private readonly uncorkTurn = (): void => {
-    this.corked?.uncork();
-    this.corked = undefined;
-  };
 }
 
 /**
