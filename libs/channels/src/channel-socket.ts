@@ -121,12 +121,12 @@ class TrackedPresence implements ChannelPresence {
 
   update(meta: Meta): void {
     const channel = this.channel;
-    if (channel.current && channel.tracked) channel.ports.presence.update(channel.topic, channel.socket.id, meta);
+    if (channel.current) channel.ports.presence.update(channel.topic, channel.socket.id, meta);
   }
 
   untrack(): void {
     const channel = this.channel;
-    if (!channel.current || !channel.tracked) return;
+    if (!channel.current) return;
     channel.tracked = false;
     channel.ports.presence.untrack(channel.topic, channel.socket.id);
   }
