@@ -12,7 +12,6 @@ import { eventually } from "../support/gateway.ts";
 const timing = { ttlMs: 1_000, renewEveryMs: 100, acquireRetryMs: 50, safetyMarginMs: 400 };
 const STALL_MS = 750;
 const BURST = 200;
-const STALL_ATTEMPTS = 3;
 const logger = pino({ level: "silent" });
 
 let redis: RedisProcess;
@@ -36,20 +35,47 @@ function connect(commandTimeout?: number): Redis {
   return connection;
 }
 
+interface Replica {
+  lease: LeaderLease;
+  ingest: Ingest;
+  forwarded: string[];
+  /** Messages its subscriber has read, before the ingest judged them. */
+  received(): number;
+  /** The answer of the next renewal is handed to the lease only once `until` holds. */
+  holdNextRenewalAnswer(until: () => boolean): void;
+}
+
 /** A bridge replica reduced to its lease and ingest; its cluster records the forwarded events. */
-async function replica(holder: string): Promise<{ lease: LeaderLease; ingest: Ingest; forwarded: string[] }> {
-  const lease = createLeaderLease({ redis: connect(300), key: "lease:load", holder, logger, ...timing });
+async function replica(holder: string): Promise<Replica> {
+  const leaseConnection = connect(300);
+  let hold: (() => boolean) | undefined;
+  const evaluate = leaseConnection.eval.bind(leaseConnection) as (...args: Array<string | number>) => Promise<unknown>;
+  // Delays only the answer: Redis has renewed the key when the command was sent, as a slow reply would.
+  Object.assign(leaseConnection, {
+    eval: async (...args: Array<string | number>) => {
+      const until = hold;
+      hold = undefined;
+      const answer = await evaluate(...args);
+      if (until) await eventually(until, "the held renewal's condition", 3_000);
+      return answer;
+    },
+  });
+  const lease = createLeaderLease({ redis: leaseConnection, key: "lease:load", holder, logger, ...timing });
   leases.push(lease);
   const forwarded: string[] = [];
+  let received = 0;
   const ingest = createIngest({
     cluster: { broadcast: async ({ event }) => void forwarded.push(event), reply: async () => true },
     lease,
     logger,
   });
   const subscriber = connect();
-  subscriber.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, data: Buffer) => ingest.receive(channel, data));
+  subscriber.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, data: Buffer) => {
+    received++;
+    ingest.receive(channel, data);
+  });
   await subscriber.psubscribe("to:*");
-  return { lease, ingest, forwarded };
+  return { lease, ingest, forwarded, received: () => received, holdNextRenewalAnswer: (until) => (hold = until) };
 }
 
 function stallEventLoop(ms: number): void {
@@ -73,29 +99,30 @@ test("a leader stalled past its own deadline, lease still its own, forwards ever
     );
 
   await publish(50);
+  await eventually(() => leader.forwarded.length >= sent.length, "first messages forwarded", 3_000);
   // Right after a renewal the stall is sure to pass the deadline and end before the key expires.
-  // Whether the burst is read before the next renewal's answer is up to the event loop (both
-  // sockets are readable at once after the stall), so the stall is repeated until it was.
-  for (let attempt = 0; attempt < STALL_ATTEMPTS && leader.ingest.stats.awaitedRenewal === 0; attempt++) {
-    let stalledAlready = false;
-    const stalled = new Promise<void>((resolve) =>
-      leader.lease.on("renewed", function stallOnce() {
-        if (stalledAlready) return;
-        stalledAlready = true;
-        void publish(BURST); // written to the socket now, delivered to the subscribers during the stall
-        stallEventLoop(STALL_MS);
-        resolve();
-      }),
-    );
-    await stalled;
-    await eventually(() => leader.forwarded.length >= sent.length, "burst forwarded", 3_000);
-  }
+  // After the stall the burst and the next renewal's answer can be readable at once, and which
+  // one the event loop reads first is up to it; the answer is held until the burst was read, so
+  // the burst is read past the deadline with that renewal pending, every time.
+  let stalledAlready = false;
+  const stalled = new Promise<void>((resolve) =>
+    leader.lease.on("renewed", function stallOnce() {
+      if (stalledAlready) return;
+      stalledAlready = true;
+      void publish(BURST); // written to the socket now, delivered to the subscribers during the stall
+      stallEventLoop(STALL_MS);
+      leader.holdNextRenewalAnswer(() => leader.received() >= sent.length);
+      resolve();
+    }),
+  );
+  await stalled;
+  await eventually(() => leader.forwarded.length >= sent.length, "burst forwarded", 3_000);
   await publish(50);
   await eventually(() => leader.forwarded.length >= sent.length, "later messages forwarded", 3_000);
 
   assert.deepEqual(leader.forwarded, sent, "every message once, in order");
   assert.deepEqual(standby.forwarded, [], "the standby never forwarded");
-  assert.ok(leader.ingest.stats.awaitedRenewal > 0, "the stall did pass the leader's deadline");
+  assert.ok(leader.ingest.stats.awaitedRenewal >= BURST, "the burst, read past the deadline, awaited the renewal");
   assert.equal(leader.ingest.stats.standby, 0);
   assert.equal(leader.lease.isLeader(), true);
 });
