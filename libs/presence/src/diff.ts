@@ -45,6 +45,11 @@ export class DiffBuilder {
     this.unseen.clear();
   }
 
+  /** Joins and leaves held. */
+  get changes(): number {
+    return this.joins.size + this.leaves.length;
+  }
+
   get empty(): boolean {
     return this.joins.size === 0 && this.leaves.length === 0;
   }

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { DiffBuilder, changeDiff, toPresenceState } from "./diff.ts";
 import type { Entry } from "./entry.ts";
-import { BATCHED_DIFF_MIN_ENTRIES, MIN_TOMBSTONES_BEFORE_ROTATION, SYNC_RETRY_MS } from "./limits.ts";
+import { BATCHED_DIFF_MIN_ENTRIES, BURST_CHANGES_PER_WINDOW, DEFAULT_DIFF_HOLD_MAX_MS, MIN_TOMBSTONES_BEFORE_ROTATION, SYNC_RETRY_MS } from "./limits.ts";
 import { OwnedDoc } from "./owned-doc.ts";
 import { createRefGenerator } from "./phx-ref.ts";
 import { ReplicaDoc } from "./replica-doc.ts";
@@ -14,7 +14,7 @@ export interface EngineOptions {
   onDiff(topic: string, diff: PresenceDiff): void;
   /** Local changes wait for `flush()`; called when the first one arrives after a flush. */
   onDirty(): void;
-  /** A large topic's diff waits for `emitBatches()`; called when the first one is started after an emit. */
+  /** A large topic's diff waits for `emitBatches()`; called when one is started while none waits (after that, `emitBatches()` says whether some still wait). */
   onBatch(): void;
   /** An owner answered a sync request of ours. */
   onSnapshot?(owner: string): void;
@@ -23,6 +23,16 @@ export interface EngineOptions {
   batchedDiffMinEntries?: number;
   /** Whether this node has members of `topic` to send diffs to (default: always); no diff is built for a topic without. */
   hasMembers?(topic: string): boolean;
+  /** How long a topic in a burst may hold its diff past its window (default DEFAULT_DIFF_HOLD_MAX_MS; 0: every emit sends every diff). */
+  diffHoldMaxMs?: number;
+}
+
+/** A large topic's diff waiting for `emitBatches()`. */
+interface Batch {
+  diff: DiffBuilder;
+  startedAt: number;
+  /** Changes since the last `emitBatches()`: whether the topic is in a burst. */
+  changesInWindow: number;
 }
 
 interface Peer {
@@ -66,8 +76,8 @@ export class PresenceEngine {
   private readonly nextRef = createRefGenerator();
   private readonly now: () => number;
   private readonly batchedDiffMinEntries: number;
-  /** Per large topic, the diff waiting for `emitBatches()`. */
-  private batches = new Map<string, DiffBuilder>();
+  private readonly diffHoldMaxMs: number;
+  private readonly batches = new Map<string, Batch>();
   /** Per topic with a diff waiting, the state `list` has shown since the diff was started. */
   private readonly shownStates = new Map<string, PresenceState>();
   private readonly log: Logger;
@@ -80,6 +90,7 @@ export class PresenceEngine {
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? Date.now;
     this.batchedDiffMinEntries = options.batchedDiffMinEntries ?? BATCHED_DIFF_MIN_ENTRIES;
+    this.diffHoldMaxMs = options.diffHoldMaxMs ?? DEFAULT_DIFF_HOLD_MAX_MS;
     this.log = options.logger;
     this.owned = new OwnedDoc(this.nextGeneration());
   }
@@ -137,7 +148,7 @@ export class PresenceEngine {
     if (!batch) return this.currentState(topic);
     let shown = this.shownStates.get(topic);
     if (!shown) {
-      batch.listed();
+      batch.diff.listed();
       this.shownStates.set(topic, (shown = deepFreeze(this.currentState(topic))));
     }
     return shown;
@@ -181,13 +192,24 @@ export class PresenceEngine {
     return change ? this.stamp({ kind: "changes", items: [{ generation: owned.generation, ...change }] }) : undefined;
   }
 
-  /** Sends every large topic's waiting diff (one `onDiff` per topic). */
-  emitBatches(): void {
-    if (this.batches.size === 0) return;
-    const batches = this.batches;
-    this.batches = new Map();
-    this.shownStates.clear();
-    this.emitAll(batches);
+  /**
+   * The caller's batch window ended: sends the large topics' waiting diffs (one `onDiff` per
+   * topic), except those of topics in a burst (`BURST_CHANGES_PER_WINDOW` changes in the window)
+   * for less than `diffHoldMaxMs`: they wait another window, and their joiners keep getting the
+   * state shown so far. Returns whether any diff still waits.
+   */
+  emitBatches(): boolean {
+    const now = this.now();
+    for (const [topic, batch] of this.batches) {
+      if (batch.changesInWindow >= BURST_CHANGES_PER_WINDOW && now - batch.startedAt < this.diffHoldMaxMs) {
+        batch.changesInWindow = 0;
+        continue;
+      }
+      this.batches.delete(topic);
+      this.shownStates.delete(topic);
+      this.emit(topic, batch.diff);
+    }
+    return this.batches.size > 0;
   }
 
   heartbeat(): Uint8Array {
@@ -365,17 +387,20 @@ export class PresenceEngine {
       this.options.onDirty();
     }
     const batch = this.batchOf(topic);
-    if (batch) return batch.change(before, after, true);
+    if (batch) {
+      batch.changesInWindow += 1;
+      return batch.diff.change(before, after, true);
+    }
     if (this.options.hasMembers?.(topic) === false) return;
     this.deliver(topic, changeDiff(before, after));
   }
 
   /** The topic's waiting diff, started if the topic is large; undefined for a small topic without one. */
-  private batchOf(topic: string): DiffBuilder | undefined {
+  private batchOf(topic: string): Batch | undefined {
     let batch = this.batches.get(topic);
     if (batch || this.entriesIn(topic) < this.batchedDiffMinEntries) return batch;
     if (this.batches.size === 0) this.options.onBatch();
-    this.batches.set(topic, (batch = new DiffBuilder()));
+    this.batches.set(topic, (batch = { diff: new DiffBuilder(), startedAt: this.now(), changesInWindow: 0 }));
     return batch;
   }
 
@@ -411,13 +436,12 @@ export class PresenceEngine {
     for (const [topic, diff] of diffs) {
       if (diff.empty || !this.diffWanted(topic)) continue;
       const batch = this.batchOf(topic);
-      if (batch) batch.merge(diff);
-      else this.emit(topic, diff);
+      if (!batch) this.emit(topic, diff);
+      else {
+        batch.changesInWindow += diff.changes;
+        batch.diff.merge(diff);
+      }
     }
-  }
-
-  private emitAll(diffs: Map<string, DiffBuilder>): void {
-    for (const [topic, diff] of diffs) this.emit(topic, diff);
   }
 
   private emit(topic: string, diff: DiffBuilder): void {

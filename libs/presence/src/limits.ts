@@ -29,6 +29,23 @@ export const BATCHED_DIFF_MIN_ENTRIES = 16;
  */
 export const DEFAULT_DIFF_BATCH_WINDOW_MS = 100;
 
+/**
+ * A large topic's diff is held for another window while the topic is in a burst: its window just
+ * ended with at least this many changes (joins and leaves, local and received). Each window sent
+ * is a frame to every member, and a joiner's `presence_state` is built anew after it (the
+ * state of the window's first `list`, shared by the window's joiners): in a burst of joins spread
+ * over many windows every later joiner got its own larger copy of the member list, written and
+ * parsed per joiner, where one held diff carries the same members once, encoded once, as one
+ * buffer for every member. 16 in 100 ms is 160 changes a second in one topic.
+ */
+export const BURST_CHANGES_PER_WINDOW = 16;
+
+/**
+ * How long a burst may hold a large topic's diff, from the change that started it: the longest
+ * a member's list lags behind (Phoenix's tracker sends other nodes' changes every 1.5 s).
+ */
+export const DEFAULT_DIFF_HOLD_MAX_MS = 1_000;
+
 /** A starting node waits this long at most for the other nodes' snapshots before it calls itself ready. */
 export const HELLO_TIMEOUT_MS = 1_000;
 

@@ -73,8 +73,7 @@ export function createPresence(options: PresenceOptions): Presence {
   }
 
   function emitBatches(): void {
-    batchTimer = undefined;
-    engine.emitBatches();
+    batchTimer = engine.emitBatches() ? setTimeout(emitBatches, diffBatchWindowMs) : undefined;
   }
 
   function markReady(): void {

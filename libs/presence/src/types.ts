@@ -24,7 +24,8 @@ export interface PresenceOptions {
    * Delivers a `presence_diff` to this node's local members of `topic`. For a small topic it is
    * called synchronously inside track/update/untrack for local changes, and once per received
    * batch of remote changes. A large topic's changes (see BATCHED_DIFF_MIN_ENTRIES) arrive as one
-   * diff per `diffBatchWindowMs`. One diff may carry joins and leaves together, even of one member.
+   * diff per `diffBatchWindowMs`, or per up to DEFAULT_DIFF_HOLD_MAX_MS while the topic is in a burst
+   * (BURST_CHANGES_PER_WINDOW). One diff may carry joins and leaves together, even of one member.
    */
   onDiff(topic: string, diff: PresenceDiff): void;
   /** Whether this node has members of `topic` (its diffs would reach nobody otherwise); by default every topic has. */

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { MemoryCluster, type ClientView, type MemoryNode } from "./memory-cluster.ts";
 import type { PresenceState } from "../src/types.ts";
+import { BURST_CHANGES_PER_WINDOW, DEFAULT_DIFF_HOLD_MAX_MS } from "../src/limits.ts";
 
 /** Small enough that a test's topic crosses it in a few joins. */
 const BATCH_FROM = 3;
@@ -135,6 +136,51 @@ describe("presence diffs of large topics, one per batch window", () => {
     assert.deepEqual(refsOf(b.engine.list("t")), truth);
     assert.deepEqual(refsOf(onA()), truth);
     assert.deepEqual(refsOf(onB()), truth);
+  });
+
+  it("holds a topic's diff past its window while the topic is in a burst, up to the hold limit; its joiners keep the state shown first", () => {
+    const { cluster, node } = largeTopic();
+    const early = node.watch("t");
+    const joinWindow = (from: number) => {
+      for (let index = from; index < from + BURST_CHANGES_PER_WINDOW; index += 1) node.engine.track("t", `s${index}`, `u${index}`, {});
+    };
+    joinWindow(0);
+    const shown = node.engine.list("t");
+    assert.equal(node.engine.emitBatches(), true, "a window of a burst ended: the diff waits");
+    assert.equal(node.diffs.length, 0);
+    cluster.advance(DEFAULT_DIFF_HOLD_MAX_MS / 2);
+    joinWindow(BURST_CHANGES_PER_WINDOW);
+    assert.equal(node.engine.list("t"), shown, "joiners while the diff waits get the state shown at its start");
+    const midBurst = node.watch("t");
+    assert.equal(node.engine.emitBatches(), true);
+    cluster.advance(DEFAULT_DIFF_HOLD_MAX_MS / 2);
+    joinWindow(2 * BURST_CHANGES_PER_WINDOW);
+    assert.equal(node.engine.emitBatches(), false, "held for the limit: sent though the burst goes on");
+    assert.equal(node.diffs.length, 1);
+    assert.equal(Object.keys(node.diffs[0]!.diff.joins).length, 3 * BURST_CHANGES_PER_WINDOW);
+    assert.notEqual(node.engine.list("t"), shown);
+
+    node.engine.track("t", "quiet", "quiet", {});
+    assert.equal(node.engine.emitBatches(), false, "fewer changes than a burst's: sent at the window's end");
+    assert.equal(node.diffs.length, 2);
+    const truth = refsOf(node.engine.list("t"));
+    assert.deepEqual(refsOf(early()), truth);
+    assert.deepEqual(refsOf(midBurst()), truth);
+    cluster.settle();
+  });
+
+  it("counts another node's changes towards a burst", () => {
+    const cluster = new MemoryCluster();
+    const [a, b] = [cluster.add("a", BATCH_FROM), cluster.add("b", BATCH_FROM)];
+    for (let index = 0; index < BATCH_FROM; index += 1) b.engine.track("t", `b${index}`, `b${index}`, {});
+    cluster.settle();
+    b.diffs.length = 0;
+    for (let index = 0; index < BURST_CHANGES_PER_WINDOW; index += 1) a.engine.track("t", `a${index}`, `a${index}`, {});
+    b.engine.receive(a.engine.flush()!);
+    assert.equal(b.engine.emitBatches(), true);
+    assert.equal(b.diffs.length, 0);
+    assert.equal(b.engine.emitBatches(), false);
+    assert.equal(Object.keys(b.diffs[0]!.diff.joins).length, BURST_CHANGES_PER_WINDOW);
   });
 
   it("every client on every node shows the truth after any mix of changes, listings, flushes and sends", () => {

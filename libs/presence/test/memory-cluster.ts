@@ -69,7 +69,7 @@ export class MemoryCluster {
     if (bytes) this.queue.push({ from, bytes });
   }
 
-  /** Flushes every node, then delivers until nothing is left in flight (answers included); then every node sends its batched diffs. */
+  /** Flushes every node, then delivers until nothing is left in flight (answers included); then every node sends its batched diffs, held ones included. */
   settle(maxMessages = 10_000): number {
     for (const node of this.nodes) this.publish(node, node.engine.flush());
     let delivered = 0;
@@ -82,7 +82,8 @@ export class MemoryCluster {
       }
       for (const node of this.nodes) this.publish(node, node.engine.flush());
     }
-    for (const node of this.nodes) node.engine.emitBatches();
+    // A diff held for a burst goes at the next window's end: the window just ended saw no change.
+    for (const node of this.nodes) while (node.engine.emitBatches());
     return delivered;
   }
 
