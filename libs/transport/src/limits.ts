@@ -6,6 +6,13 @@
 /** ms without a client frame before the connection is closed with IDLE_TIMEOUT: Phoenix's websocket timeout. phoenix.js heartbeats every 30 s, so a live client never hits it. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
+/**
+ * Idle checks per idle timeout (idle-sweep.ts): a silent connection is closed between 1 and
+ * 1 + 1/IDLE_CHECKS_PER_TIMEOUT timeouts after its last frame (60–67.5 s at the default), for one
+ * walk over a node's connections every timeout/8 instead of a timer per connection.
+ */
+export const IDLE_CHECKS_PER_TIMEOUT = 8;
+
 /** bytes in one WebSocket frame or one LongPoll POST body: Phoenix's default max_frame_size. Past it: close 1009 / `{"status":413}`. */
 export const DEFAULT_MAX_FRAME_BYTES = 10 * 1024 * 1024;
 

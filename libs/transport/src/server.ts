@@ -10,6 +10,7 @@ import { chooseSubprotocol } from "./connect-params.ts";
 import type { BaseConnection, ConnectionHost, Handshake } from "./connection.ts";
 import { EngineConnection } from "./engine-connection.ts";
 import { answerStatus, refuseUpgrade } from "./http-answers.ts";
+import { sweepIdleConnections } from "./idle-sweep.ts";
 import { CLOSE_HANDSHAKE_TIMEOUT_MS, ENGINE_PING_INTERVAL_MS, ENGINE_PING_TIMEOUT_MS } from "./limits.ts";
 import { longPollEndpoint } from "./longpoll-endpoint.ts";
 import { postToSession } from "./longpoll-session.ts";
@@ -115,8 +116,8 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
     return { ok: true, negotiated, remoteAddress };
   };
 
+  const stopIdleSweep = sweepIdleConnections(connections, options.idleTimeoutMs);
   const host: ConnectionHost = {
-    idleTimeoutMs: options.idleTimeoutMs,
     sendQueueBytes: options.sendQueueBytes,
     logger,
     ended(connection) {
@@ -254,6 +255,7 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
     },
     async close() {
       accepting = false;
+      stopIdleSweep();
       for (const connection of [...connections.values()]) connection.close(CloseCode.GOING_AWAY, "server shutdown");
       engine.close();
     },
