@@ -21,8 +21,11 @@ export function longPollToken(query: URLSearchParams): string | undefined {
   return query.getAll(LONGPOLL_TOKEN_KEY).at(-1);
 }
 
+/** The params of every connection that sent none (most send only `vsn`): one shared object instead of one per connection, which keeps it. */
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** Connect params as Phoenix hands them to connect/3: the query string minus vsn (and the LongPoll session token, or engine.io's keys), plus `authToken` when the client sent one. */
-export function connectParams(query: URLSearchParams, headers: IncomingHttpHeaders, kind: TransportKind): Record<string, string> {
+export function connectParams(query: URLSearchParams, headers: IncomingHttpHeaders, kind: TransportKind): Readonly<Record<string, string>> {
   const params: Record<string, string> = {};
   for (const [key, value] of query) {
     if (key !== VSN_KEY && !(kind === "engineio" && ENGINE_IO_QUERY_KEYS.has(key))) params[key] = value;
@@ -34,7 +37,7 @@ export function connectParams(query: URLSearchParams, headers: IncomingHttpHeade
   }
   const authToken = authTokenFromSubprotocols(headers["sec-websocket-protocol"]) ?? singleHeader(headers[AUTH_TOKEN_HEADER]);
   if (authToken !== undefined) params.authToken = authToken;
-  return params;
+  return Object.keys(params).length === 0 ? NO_PARAMS : params;
 }
 
 function authTokenFromSubprotocols(header: string | undefined): string | undefined {

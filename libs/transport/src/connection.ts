@@ -16,7 +16,7 @@ export interface ConnectionHost {
 /** What a connection keeps of its handshake: copies, so the request itself is not held for the connection's life. */
 export interface Handshake {
   serializer: Serializer;
-  params: Record<string, string>;
+  params: Readonly<Record<string, string>>;
   remoteAddress: string;
 }
 

@@ -8,7 +8,7 @@ export interface Negotiated {
   serializer: Serializer;
   /** V2 clients may send binary frames (LongPoll carries them as base64 ndjson lines). */
   binaryFrames: boolean;
-  params: Record<string, string>;
+  params: Readonly<Record<string, string>>;
 }
 
 /**

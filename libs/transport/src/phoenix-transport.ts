@@ -9,7 +9,7 @@ export interface TransportContext {
   serializer: Serializer;
   /** V2: the client may send binary frames (LongPoll carries them as base64 ndjson lines). */
   binaryFrames: boolean;
-  params: Record<string, string>;
+  params: Readonly<Record<string, string>>;
   logger: Logger;
   longPoll: LongPollOptions & { issueToken(sessionId: string): string };
 }

@@ -29,7 +29,7 @@ export interface Connection {
 }
 
 export interface ConnectInfo {
-  params: Record<string, string>;
+  params: Readonly<Record<string, string>>;
   headers: IncomingHttpHeaders;
   remoteAddress: string;
 }

@@ -56,6 +56,10 @@ test("connect params: vsn removed; LongPoll's session token (last `token`) is no
   assert.deepEqual(connectParams(query, {}, "longpoll"), { token: "app" });
   assert.equal(longPollToken(query), "SESSION");
   assert.deepEqual(connectParams(new URLSearchParams("vsn=2.0.0&token=null"), { "x-phoenix-authtoken": "h" }, "longpoll"), { authToken: "h" });
+  const none = connectParams(new URLSearchParams("vsn=2.0.0"), {}, "websocket");
+  assert.deepEqual(none, {});
+  assert.equal(connectParams(new URLSearchParams("vsn=2.0.0&token=SESSION"), {}, "longpoll"), none, "connections without params share one object");
+  assert.ok(Object.isFrozen(none));
 });
 
 test("routes: every mount serves websocket and longpoll; a mount ending in /websocket is a WebSocket endpoint itself", () => {
