@@ -1,4 +1,4 @@
-import { hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { Redis } from "ioredis";
 import type { TokenVerifier } from "@switchboard/auth";
@@ -106,7 +106,8 @@ function envelope(payload: Payload, event: string, channel: Channel, ref: string
  * rather than the token itself (about 200 characters in the bench, kept per joined channel).
  */
 function tokenDigest(token: string): string {
-  return hash("sha256", token, "base64url");
+  // createHash rather than crypto.hash, which needs Node 20.12 (the engines field allows 20.10).
+  return createHash("sha256").update(token).digest("base64url");
 }
 
 /**
