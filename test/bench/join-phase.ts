@@ -1,15 +1,17 @@
 /**
- * What a join to one large topic sends (run by hand, under the bench lock):
+ * The bench's join phases alone, without its publishing (run by hand, under the bench lock):
  *
- *   npx tsx test/bench/fanout-join.ts [--clients 2000] [--rounds 3] [--profile]
+ *   npx tsx test/bench/join-phase.ts [--scenario fanout|join-rate] [--clients n] [--rounds 3] [--profile]
  *
- * The bench's fan-out join phase without its publishing: two gateway nodes (the image's bundles
- * and launch settings), `--clients` sockets spread over them, all on one bridge topic with one
- * token (so one presence key, as in the bench), opened first; then every join of node 1's
- * clients at once, then node 2's. Per node: joins/s, server CPU per join (both nodes), and what
- * the clients received while joining, by event: frames and bytes per join, and how many distinct
- * `presence_state`s (sizes in entries) the joiners got. The clients count bytes and look at each
- * frame's head only, so the harness itself stays cheap.
+ * Two gateway nodes (the image's bundles and launch settings), the clients' sockets spread over
+ * them and opened first; then every join of node 1's clients at once, then node 2's. `fanout`:
+ * 2,000 clients on one bridge topic with one token (so one presence key, as in the bench);
+ * `join-rate`: 1,000 clients joining 20 topics each, a token per topic. Per node: joins/s,
+ * server CPU per join (both nodes), and what the clients received while joining, by event:
+ * frames and bytes per join, and how many distinct `presence_state`s (sizes in entries) the
+ * joiners got. The clients count bytes and look at each frame's head only, so the harness itself
+ * stays cheap. `--profile`: the nodes write V8 CPU profiles, and each join window is printed on
+ * their clock, to be cut out of them.
  */
 import { parseArgs } from "node:util";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -22,8 +24,14 @@ import { TEST_SECRET } from "../support/gateway.ts";
 import { APP_LAUNCH_ENV, appArgs } from "./app-launch.ts";
 import { cpuSeconds, machineCpu } from "./procstat.ts";
 
-const { values: flags } = parseArgs({ options: { clients: { type: "string", default: "2000" }, rounds: { type: "string", default: "3" }, profile: { type: "boolean", default: false } } });
-const CLIENTS = Number(flags.clients);
+const { values: flags } = parseArgs({
+  options: { scenario: { type: "string", default: "fanout" }, clients: { type: "string" }, rounds: { type: "string", default: "3" }, profile: { type: "boolean", default: false } },
+});
+const SCENARIOS = { fanout: { clients: 2000, joinsPerClient: 1 }, "join-rate": { clients: 1000, joinsPerClient: 20 } } as const;
+const scenario = SCENARIOS[flags.scenario as keyof typeof SCENARIOS];
+if (!scenario) throw new Error(`--scenario: one of ${Object.keys(SCENARIOS).join(", ")}`);
+const CLIENTS = Number(flags.clients ?? scenario.clients);
+const JOINS_PER_CLIENT = scenario.joinsPerClient;
 const ROUNDS = Number(flags.rounds);
 const NODES = 2;
 const CONNECT_WAVE = 200;
@@ -68,20 +76,40 @@ async function startNode(redisUrl: string, index: number, children: ChildProcess
 
 interface Client {
   ws: WebSocket;
+  /** Its join frames (join_ref = ref = the join's position), sent at once. */
+  joins: string[];
   /** Where its frames are counted, while a node's joins are measured. */
   counts: Counts | undefined;
+  unanswered: number;
   answered: (() => void) | undefined;
 }
 
-function open(url: string): Promise<Client> {
+/** Client `index`'s join frames: the one topic for all, or topics of its own with a token each. */
+function joinFrames(index: number, roundIndex: number): string[] {
+  return Array.from({ length: JOINS_PER_CLIENT }, (_, position) => {
+    const topic = JOINS_PER_CLIENT === 1 ? `bench-fanout-join:${roundIndex}` : `bench-join-rate:${roundIndex}:${index * JOINS_PER_CLIENT + position}`;
+    const ref = JSON.stringify(String(position + 1));
+    const token = tokenFor(topic, JOINS_PER_CLIENT === 1 ? "bench-0" : `bench-${index * JOINS_PER_CLIENT + position}`);
+    return `[${ref},${ref},${JSON.stringify(topic)},"phx_join",{"token":"${token}"}]`;
+  });
+}
+
+const tokens = new Map<string, string>();
+function tokenFor(topic: string, id: string): string {
+  let token = tokens.get(topic);
+  if (!token) tokens.set(topic, (token = jwt.sign({ id, channel: topic }, TEST_SECRET, { expiresIn: "1h" })));
+  return token;
+}
+
+function open(url: string, joins: string[]): Promise<Client> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${url}/socket/websocket?vsn=2.0.0`);
-    const client: Client = { ws, counts: undefined, answered: undefined };
+    const client: Client = { ws, joins, counts: undefined, unanswered: 0, answered: undefined };
     ws.on("message", (data: Buffer) => {
       if (!client.counts) return;
       const text = data.toString("latin1");
       count(client.counts, text);
-      if (text.startsWith('["1","1"') && text.includes('"phx_reply"')) client.answered?.();
+      if (!text.startsWith("[null,") && text.includes('"phx_reply"') && --client.unanswered === 0) client.answered?.();
     });
     ws.once("open", () => resolve(client));
     ws.once("error", reject);
@@ -94,10 +122,9 @@ async function round(redisUrl: string, roundIndex: number): Promise<void> {
     const urls: string[] = [];
     for (let i = 0; i < NODES; i++) urls.push(await startNode(redisUrl, i + 1, children));
     const clients: Client[] = [];
-    for (let i = 0; i < CLIENTS; i += CONNECT_WAVE) clients.push(...(await Promise.all(Array.from({ length: Math.min(CONNECT_WAVE, CLIENTS - i) }, (_, j) => open(urls[(i + j) % NODES]!)))));
-    const topic = `bench-fanout-join:${roundIndex}`;
-    const token = jwt.sign({ id: "bench-0", channel: topic }, TEST_SECRET, { expiresIn: "1h" });
-    const frame = `["1","1",${JSON.stringify(topic)},"phx_join",{"token":"${token}"}]`;
+    for (let i = 0; i < CLIENTS; i += CONNECT_WAVE) {
+      clients.push(...(await Promise.all(Array.from({ length: Math.min(CONNECT_WAVE, CLIENTS - i) }, (_, j) => open(urls[(i + j) % NODES]!, joinFrames(i + j, roundIndex))))));
+    }
     const pids = children.map((child) => child.pid!);
     for (let node = 0; node < NODES; node++) {
       const members = clients.filter((_, index) => index % NODES === node);
@@ -108,8 +135,8 @@ async function round(redisUrl: string, roundIndex: number): Promise<void> {
       const startedTicks = monotonicMicros();
       // Every socket counts (the members joined before receive the diffs these joins cause); only the members answer.
       for (const client of clients) client.counts = counts;
-      const answers = members.map((client) => new Promise<void>((resolve) => (client.answered = resolve)));
-      for (const client of members) client.ws.send(frame);
+      const answers = members.map((client) => new Promise<void>((resolve) => ((client.unanswered = client.joins.length), (client.answered = resolve))));
+      for (const client of members) for (const frame of client.joins) client.ws.send(frame);
       await Promise.all(answers);
       const ms = performance.now() - started;
       // The profiles' timestamps are on the same monotonic clock: the join window can be cut out of them.
@@ -118,7 +145,7 @@ async function round(redisUrl: string, roundIndex: number): Promise<void> {
       const machineAfter = machineCpu();
       const busy = (machineAfter.busy - machineBefore.busy) / (machineAfter.busy + machineAfter.idle - machineBefore.busy - machineBefore.idle);
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-      const joins = members.length;
+      const joins = members.length * JOINS_PER_CLIENT;
       const perJoin = (map: Map<string, number>) => [...map].map(([event, value]) => `${event} ${(value / joins).toFixed(event === "phx_reply" ? 2 : 1)}`).join(", ");
       const sizes = [...counts.stateSizes].sort((a, b) => a[0] - b[0]);
       process.stdout.write(
