@@ -222,7 +222,7 @@ test("the count scripts run by their SHA1 and are sent again when Redis lost the
   await eventually(async () => (await counts()).includes('{"topic":"sha-room","members":1}'), "leave counted by its script");
 });
 
-test("a burst of joins on a fresh connection sends the script's text once, then its SHA1, and nothing fails NOSCRIPT", async () => {
+test("a turn's joins and leaves are counted by one script call: its text on a fresh connection, then its SHA1; nothing fails NOSCRIPT", async () => {
   const stats = new Redis(redis.url);
   connections.push(stats);
   await stats.script("FLUSH");
@@ -230,11 +230,36 @@ test("a burst of joins on a fresh connection sends the script's text once, then 
   const a = node("burst");
   await eventually(() => connections.at(-1)!.status === "ready", "the node's connection up");
   for (let index = 0; index < 50; index += 1) a.admin.events.joined!(`burst-${index}`, `s${index}`);
-  await eventually(async () => (await stats.hlen("t:admin:members")) >= 50, "the burst counted");
+  await eventually(async () => (await stats.hlen("t:admin:members")) >= 50, "the first turn counted");
+  for (let index = 0; index < 50; index += 1) a.admin.events.left!(`burst-${index}`, `s${index}`, "leave");
+  await eventually(async () => (await stats.hget("t:admin:members", "burst-49")) === null, "the second turn counted");
   const commandStats = await stats.info("commandstats");
   const calls = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(commandStats)?.[1] ?? 0);
   const failed = (command: string) => Number(new RegExp(`cmdstat_${command}:.*failed_calls=(\\d+)`).exec(commandStats)?.[1] ?? 0);
   assert.equal(calls("eval"), 1, commandStats);
-  assert.equal(calls("evalsha"), 49, commandStats);
+  assert.equal(calls("evalsha"), 1, commandStats);
   assert.equal(failed("evalsha"), 0, commandStats);
+});
+
+test("joins and leaves of one turn are counted and announced in the order they happened", async () => {
+  const a = node("ordered");
+  await adminJoins(a, "admin1");
+  a.admin.events.joined!("brief", "s1");
+  a.admin.events.joined!("brief", "s2");
+  a.admin.events.left!("brief", "s1", "leave");
+  a.admin.events.left!("brief", "s2", "closed");
+  a.admin.events.joined!("brief", "s3");
+  await eventually(() => a.events().length === 8, "every change announced");
+  assert.deepEqual(a.events(), [
+    { event: "channel.add", topic: "brief" },
+    { event: "channel.join", topic: "brief", socket: "s1", node: "ordered", members: 1 },
+    { event: "channel.join", topic: "brief", socket: "s2", node: "ordered", members: 2 },
+    { event: "channel.leave", topic: "brief", socket: "s1", node: "ordered", members: 1 },
+    { event: "channel.leave", topic: "brief", socket: "s2", node: "ordered", members: 0 },
+    { event: "channel.remove", topic: "brief" },
+    { event: "channel.add", topic: "brief" },
+    { event: "channel.join", topic: "brief", socket: "s3", node: "ordered", members: 1 },
+  ]);
+  a.admin.events.left!("brief", "s3", "leave");
+  a.admin.events.left!("admin", "admin1", "leave");
 });

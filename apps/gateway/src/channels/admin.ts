@@ -53,17 +53,39 @@ local function listening(key)
   local time = redis.call("TIME")
   return redis.call("ZCOUNT", key, time[1] * 1000 + math.floor(time[2] / 1000), "+inf")
 end`;
-const JOIN_SCRIPT = `${LISTENING}
-redis.call("SADD", KEYS[3], ARGV[2])
-redis.call("HINCRBY", KEYS[2], ARGV[1], 1)
-return {redis.call("HINCRBY", KEYS[1], ARGV[1], 1), listening(KEYS[4])}`;
-const LEAVE_SCRIPT = `${LISTENING}
-local mine = tonumber(redis.call("HGET", KEYS[2], ARGV[1]) or "0")
-if mine <= 0 then return {-1, 0} end
-if mine == 1 then redis.call("HDEL", KEYS[2], ARGV[1]) else redis.call("HINCRBY", KEYS[2], ARGV[1], -1) end
-local left = redis.call("HINCRBY", KEYS[1], ARGV[1], -1)
-if left <= 0 then redis.call("HDEL", KEYS[1], ARGV[1]) left = 0 end
-return {left, listening(KEYS[4])}`;
+//
+// A turn's joins and leaves are counted by one call: ARGV[1] the node, then (JOINED or LEFT, topic)
+// pairs in the order they happened. The answer: whether an admin listens, then per pair the
+// topic's new count (-1 for a leave a sweep already discounted).
+const JOINED = "j";
+const LEFT = "l";
+const COUNT_SCRIPT = `${LISTENING}
+local out = {listening(KEYS[4])}
+for i = 2, #ARGV, 2 do
+  local topic = ARGV[i + 1]
+  if ARGV[i] == "${JOINED}" then
+    redis.call("SADD", KEYS[3], ARGV[1])
+    redis.call("HINCRBY", KEYS[2], topic, 1)
+    out[#out + 1] = redis.call("HINCRBY", KEYS[1], topic, 1)
+  else
+    local mine = tonumber(redis.call("HGET", KEYS[2], topic) or "0")
+    if mine <= 0 then
+      out[#out + 1] = -1
+    else
+      if mine == 1 then redis.call("HDEL", KEYS[2], topic) else redis.call("HINCRBY", KEYS[2], topic, -1) end
+      local left = redis.call("HINCRBY", KEYS[1], topic, -1)
+      if left <= 0 then redis.call("HDEL", KEYS[1], topic) left = 0 end
+      out[#out + 1] = left
+    end
+  end
+end
+return out`;
+/**
+ * Joins and leaves counted per script call. A turn starts at most JOINS_PER_TURN joins, but a
+ * turn's closed sockets leave all their topics at once: a call stays short for Redis, which runs
+ * nothing else meanwhile.
+ */
+const MAX_CHANGES_PER_COUNT = 256;
 const SWEEP_SCRIPT = `${LISTENING}
 local share = redis.call("HGETALL", KEYS[2])
 redis.call("DEL", KEYS[2])
@@ -83,8 +105,8 @@ redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", "(" .. now)
 redis.call("ZADD", KEYS[1], now + tonumber(ARGV[2]), ARGV[1])`;
 
 /**
- * A script sent by its SHA1 (EVALSHA), its text only when Redis may lack it: every join and leave
- * runs one, and as EVAL each carried the script's ≈ 300 bytes, which the node encoded and Redis
+ * A script sent by its SHA1 (EVALSHA), its text only when Redis may lack it: every turn with joins
+ * or leaves runs one, and as EVAL each carried the script's text, which the node encoded and Redis
  * hashed again per call. The first call on a connection sends the text: a burst of joins goes out
  * before any answer, and Redis runs a connection's commands in order, so the EVALSHAs behind it
  * find the script (an EVALSHA first would have made every call of the burst fail NOSCRIPT and
@@ -155,21 +177,43 @@ export function createAdmin(options: AdminOptions): Admin {
   const announce = (event: string, payload: Record<string, unknown>) => cluster.broadcast({ topic: ADMIN_TOPIC, event, payload });
   const failed = (what: string) => (failure: unknown) => logger.warn({ err: failure, what }, "admin bookkeeping failed");
 
-  const joinScript = storedScript(redis, JOIN_SCRIPT, 4);
-  const leaveScript = storedScript(redis, LEAVE_SCRIPT, 4);
+  const countScript = storedScript(redis, COUNT_SCRIPT, 4);
 
-  const joined = async (topic: string, socket: string) => {
-    const [members, listeners] = (await joinScript(countsKey, shareKey(nodeId), nodesKey, listenersKey, topic, nodeId)) as [number, number];
-    if (listeners === 0) return;
-    if (members === 1) await announce(AdminEvent.ADD, { topic });
-    await announce(AdminEvent.JOIN, { topic, socket, node: nodeId, members });
+  /**
+   * The turn's joins and leaves, counted at its end by one script call (a call per join was the
+   * largest Redis cost of a join, in the node and in Redis): (kind, topic) pairs as the script
+   * takes them, and each change's socket for its announcement.
+   */
+  let changes: string[] = [];
+  let changeSockets: string[] = [];
+  const changed = (kind: typeof JOINED | typeof LEFT, topic: string, socket: string) => {
+    if (changes.length === 0) setImmediate(countChanges);
+    changes.push(kind, topic);
+    changeSockets.push(socket);
   };
-
-  const left = async (topic: string, socket: string) => {
-    const [members, listeners] = (await leaveScript(countsKey, shareKey(nodeId), nodesKey, listenersKey, topic)) as [number, number];
-    if (members < 0 || listeners === 0) return; // already discounted by a sweep, or nobody to tell
-    await announce(AdminEvent.LEAVE, { topic, socket, node: nodeId, members });
-    if (members === 0) await announce(AdminEvent.REMOVE, { topic });
+  const countChanges = () => {
+    for (let start = 0; start < changeSockets.length; start += MAX_CHANGES_PER_COUNT) {
+      const end = Math.min(changeSockets.length, start + MAX_CHANGES_PER_COUNT);
+      count(changes.slice(2 * start, 2 * end), changeSockets.slice(start, end)).catch(failed("count"));
+    }
+    changes = [];
+    changeSockets = [];
+  };
+  const count = async (pairs: string[], sockets: string[]) => {
+    const [listeners, ...members] = (await countScript(countsKey, shareKey(nodeId), nodesKey, listenersKey, nodeId, ...pairs)) as number[];
+    if (listeners === 0) return;
+    for (const [index, socket] of sockets.entries()) {
+      const [kind, topic] = [pairs[2 * index], pairs[2 * index + 1]!];
+      const now = members[index]!;
+      if (kind === JOINED) {
+        if (now === 1) await announce(AdminEvent.ADD, { topic });
+        await announce(AdminEvent.JOIN, { topic, socket, node: nodeId, members: now });
+      } else if (now >= 0) {
+        // A leave a sweep already discounted counts -1: nothing to announce.
+        await announce(AdminEvent.LEAVE, { topic, socket, node: nodeId, members: now });
+        if (now === 0) await announce(AdminEvent.REMOVE, { topic });
+      }
+    }
   };
 
   const sweep = async (node: string) => {
@@ -270,11 +314,11 @@ export function createAdmin(options: AdminOptions): Admin {
     events: {
       joined(topic, socket) {
         if (topic === ADMIN_TOPIC) adminJoined();
-        else joined(topic, socket).catch(failed("join"));
+        else changed(JOINED, topic, socket);
       },
       left(topic, socket) {
         if (topic === ADMIN_TOPIC) adminLeft();
-        else left(topic, socket).catch(failed("leave"));
+        else changed(LEFT, topic, socket);
       },
     },
     async sweepStale() {
