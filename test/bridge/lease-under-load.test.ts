@@ -5,6 +5,7 @@ import { pino } from "pino";
 import { createIngest, type Ingest } from "../../apps/bridge/src/ingest.ts";
 import { createLeaderLease, type LeaderLease } from "../../apps/bridge/src/lease.ts";
 import { startRedis, type RedisProcess } from "../support/redis.ts";
+import { stallEventLoop } from "../support/event-loop.ts";
 import { eventually } from "../support/gateway.ts";
 
 // The stall outlasts the leader's own deadline (ttl - margin = 600 ms) but not the key's TTL, so
@@ -76,11 +77,6 @@ async function replica(holder: string): Promise<Replica> {
   });
   await subscriber.psubscribe("to:*");
   return { lease, ingest, forwarded, received: () => received, holdNextRenewalAnswer: (until) => (hold = until) };
-}
-
-function stallEventLoop(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
 }
 
 test("a leader stalled past its own deadline, lease still its own, forwards every message once; the standby none", async () => {

@@ -5,6 +5,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import WebSocket from "ws";
 import { CloseCode } from "@switchboard/protocol";
+import { stallEventLoop } from "../support/event-loop.ts";
 import { ALLOWED_ORIGIN, startHarness, within } from "./harness.ts";
 import type { Harness } from "./harness.ts";
 
@@ -213,10 +214,11 @@ describe("WebSocket transport", () => {
 });
 
 describe("WebSocket limits", () => {
+  const IDLE_TIMEOUT_MS = 400;
   let harness: Harness;
   const clients: WebSocket[] = [];
   before(async () => {
-    harness = await startHarness({ idleTimeoutMs: 400, maxFrameBytes: 4096, sendQueueBytes: 256 * 1024 });
+    harness = await startHarness({ idleTimeoutMs: IDLE_TIMEOUT_MS, maxFrameBytes: 4096, sendQueueBytes: 256 * 1024 });
   });
   after(async () => {
     for (const ws of clients) ws.terminate();
@@ -238,6 +240,20 @@ describe("WebSocket limits", () => {
     } finally {
       clearInterval(talker);
     }
+  });
+
+  test("idle timeout: a frame that arrived while the server's event loop stalled keeps the connection open", async () => {
+    const before = harness.connections.length;
+    const ws = await connect(`${harness.wsUrl}/socket/websocket?vsn=2.0.0`);
+    clients.push(ws);
+    const seen = await harness.connection(before);
+    // The frame is in the server's socket buffer well before the idle deadline, but the stall keeps
+    // the server from reading it until after: the overdue timer and the readable socket are both
+    // ready when the loop resumes, and timers run first.
+    ws.send("in time");
+    stallEventLoop(IDLE_TIMEOUT_MS + 200);
+    const first = await Promise.race([nextMessage(ws).then(({ data }) => `echo ${data}`), seen.closed.then(({ code }) => `closed ${code}`)]);
+    assert.equal(first, "echo in time");
   });
 
   test("a frame over maxFrameBytes closes with 1009, and the server keeps serving", async () => {
