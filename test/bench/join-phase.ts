@@ -129,7 +129,7 @@ async function round(redisUrl: string, roundIndex: number): Promise<void> {
     for (let node = 0; node < NODES; node++) {
       const members = clients.filter((_, index) => index % NODES === node);
       const counts: Counts = { frames: new Map(), bytes: new Map(), stateSizes: new Map() };
-      const cpuBefore = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+      const cpuBefore = pids.map(cpuSeconds);
       const machineBefore = machineCpu();
       const started = performance.now();
       const startedTicks = monotonicMicros();
@@ -141,7 +141,8 @@ async function round(redisUrl: string, roundIndex: number): Promise<void> {
       const ms = performance.now() - started;
       // The profiles' timestamps are on the same monotonic clock: the join window can be cut out of them.
       if (flags.profile) process.stdout.write(`  joins of node ${node + 1} in monotonic µs ${startedTicks}–${monotonicMicros()}\n`);
-      const cpu = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - cpuBefore;
+      const cpuByNode = pids.map((pid, index) => cpuSeconds(pid) - cpuBefore[index]!);
+      const cpu = cpuByNode.reduce((sum, seconds) => sum + seconds, 0);
       const machineAfter = machineCpu();
       const busy = (machineAfter.busy - machineBefore.busy) / (machineAfter.busy + machineAfter.idle - machineBefore.busy - machineBefore.idle);
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
@@ -149,7 +150,7 @@ async function round(redisUrl: string, roundIndex: number): Promise<void> {
       const perJoin = (map: Map<string, number>) => [...map].map(([event, value]) => `${event} ${(value / joins).toFixed(event === "phx_reply" ? 2 : 1)}`).join(", ");
       const sizes = [...counts.stateSizes].sort((a, b) => a[0] - b[0]);
       process.stdout.write(
-        `round ${roundIndex + 1} node ${node + 1}: ${joins} joins in ${ms.toFixed(0)} ms (${((joins / ms) * 1000).toFixed(0)}/s), server CPU ${((cpu / joins) * 1e6).toFixed(0)} µs/join, machine ${(busy * 100).toFixed(0)} % busy\n` +
+        `round ${roundIndex + 1} node ${node + 1}: ${joins} joins in ${ms.toFixed(0)} ms (${((joins / ms) * 1000).toFixed(0)}/s), server CPU ${((cpu / joins) * 1e6).toFixed(0)} µs/join (${cpuByNode.map((seconds, index) => `node ${index + 1} ${((seconds / joins) * 1e6).toFixed(0)}`).join(", ")}), machine ${(busy * 100).toFixed(0)} % busy\n` +
           `  frames/join: ${perJoin(counts.frames)}\n  KiB/join: ${[...counts.bytes].map(([event, bytes]) => `${event} ${(bytes / joins / 1024).toFixed(1)}`).join(", ")}\n` +
           `  presence_state: ${sizes.length} distinct sizes, entries ${sizes.map(([entries, joiners]) => `${entries}×${joiners}`).join(" ")}\n`,
       );
