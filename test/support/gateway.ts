@@ -26,6 +26,15 @@ export interface GatewayOptions {
 }
 
 const HEALTHY_WITHIN_MS = 45_000;
+/**
+ * Starts on a port picked here: freePort's port is free when picked, but the app binds it only
+ * seconds later (tsx compiles first), and a port picked meanwhile for another process can be the
+ * same one.
+ */
+const PORT_ATTEMPTS = 3;
+
+/** The app could not listen: another process holds its port. */
+class PortTaken extends Error {}
 
 const TEST_SECRET = "switchboard-test-secret-0123456789abcdef";
 
@@ -39,21 +48,27 @@ export function startGateway(options: GatewayOptions): Promise<GatewayProcess> {
  * level, and waits until /healthz answers.
  */
 export async function startApp(entry: string, nodePrefix: string, options: GatewayOptions): Promise<GatewayProcess> {
-  const port = options.port ?? (await freePort());
-  const nodeId = options.nodeId ?? `${nodePrefix}-${port}`;
-  return spawnApp(entry, {
-    nodeId,
-    port,
-    env: {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      REDIS_URL: options.redisUrl,
-      NODE_ID: nodeId,
-      JWT_SECRET: TEST_SECRET,
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
-      ...options.env,
-    },
-  });
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await freePort());
+    const nodeId = options.nodeId ?? `${nodePrefix}-${port}`;
+    try {
+      return await spawnApp(entry, {
+        nodeId,
+        port,
+        env: {
+          PORT: String(port),
+          HOST: "127.0.0.1",
+          REDIS_URL: options.redisUrl,
+          NODE_ID: nodeId,
+          JWT_SECRET: TEST_SECRET,
+          LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
+          ...options.env,
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof PortTaken) || options.port !== undefined || attempt === PORT_ATTEMPTS) throw error;
+    }
+  }
 }
 
 export async function startGateways(count: number, options: GatewayOptions): Promise<GatewayProcess[]> {
@@ -96,10 +111,14 @@ async function spawnApp(entry: string, opts: { nodeId: string; port: number; env
   // tsx compiles the sources on first start: seconds on a busy 2-core machine.
   const deadline = Date.now() + HEALTHY_WITHIN_MS;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode} before it was healthy:\n${output}`);
+    if (child.exitCode !== null) {
+      const failure = `${entry} exited with ${child.exitCode} before it was healthy:\n${output}`;
+      throw output.includes("EADDRINUSE") ? new PortTaken(failure) : new Error(failure);
+    }
     try {
+      // Whoever holds the port answers, while ours fails to bind it: only our own node counts.
       const res = await fetch(`${url}/healthz`);
-      if (res.ok) break;
+      if (res.ok && ((await res.json()) as { node?: unknown }).node === opts.nodeId) break;
     } catch {
       // not listening yet
     }
