@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { BroadcastOptions } from "@switchboard/cluster";
+import type { BroadcastOptions, Cluster } from "@switchboard/cluster";
 import { FIND_APPENDED_LOOKBACK, type History } from "@switchboard/history";
 import type { Broadcast } from "@switchboard/protocol";
 
@@ -39,7 +39,7 @@ export interface ForwarderOptions {
   history: Pick<History, "accepts" | "append" | "findAppended">;
   /** Unique to this process: with a sequence number it names each message in history. */
   holder: string;
-  cluster: { broadcast(broadcast: Broadcast, options?: BroadcastOptions): Promise<boolean> };
+  cluster: Pick<Cluster, "broadcast" | "broadcastWithCallback">;
   /** The connection history and broadcasts go through: its `ready` event ends a wait. */
   redis: ReadyWatch;
   logger: Logger;
@@ -67,6 +67,8 @@ type Step = "queued" | "appending" | "ready" | "publishing";
 
 interface Message {
   readonly broadcast: Broadcast;
+  /** Its topic's queue, which holds it until it is out. */
+  readonly queue: TopicQueue;
   readonly recorded: boolean;
   /** Names the message in its history entry, so a retry finds an append whose answer was lost. */
   readonly messageKey: string;
@@ -207,15 +209,21 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     message.step = "publishing";
     queue.inFlight++;
     batchWrites();
-    void cluster.broadcast(message.broadcast, optionsOf(message)).then((sent) => {
-      if (!sent) {
-        queue.inFlight--;
-        return failed(queue, message, "ready");
-      }
-      queue.messages.splice(queue.messages.indexOf(message), 1);
-      sentOut(message);
-      answered(queue);
-    });
+    cluster.broadcastWithCallback(message.broadcast, optionsOf(message), published, message);
+  };
+
+  /** The answer to `sendPublish`: one function for all messages, the message passed along. */
+  const published = (sent: boolean, message: Message) => {
+    const { queue } = message;
+    if (!sent) {
+      queue.inFlight--;
+      return failed(queue, message, "ready");
+    }
+    // Answers come in the order publishes were sent, so this is nearly always the first.
+    if (queue.messages[0] === message) queue.messages.shift();
+    else queue.messages.splice(queue.messages.indexOf(message), 1);
+    sentOut(message);
+    answered(queue);
   };
 
   /** One message of a failed topic, commands awaited one by one; false when Redis refused. */
@@ -300,6 +308,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       const recorded = history.accepts(broadcast.topic, broadcast.payload);
       const message: Message = {
         broadcast,
+        queue,
         recorded,
         messageKey: recorded ? `${options.holder}:${sequence++}` : "",
         historyId: undefined,

@@ -16,6 +16,9 @@ const MAX_NAME_BYTES = 255;
  */
 export const MAX_AWAITING_RENEWAL = 100_000;
 
+/** A UTF-16 code unit is at most 3 bytes of UTF-8: names of up to a third of the limit in characters are never measured. */
+const tooLong = (name: string) => name.length > MAX_NAME_BYTES / 3 && Buffer.byteLength(name) > MAX_NAME_BYTES;
+
 export interface IngestStats {
   /** `to:` messages handed to the cluster. */
   forwarded: number;
@@ -64,7 +67,7 @@ export function createIngest(options: IngestOptions): Ingest {
   const forward = (channel: string, data: Buffer) => {
     const target = parseChannelName(TO_PREFIX, channel);
     if (!target) return malformed(channel, "expected to:<topic>:<event>");
-    if (Buffer.byteLength(target.topic) > MAX_NAME_BYTES || Buffer.byteLength(target.event) > MAX_NAME_BYTES) {
+    if (tooLong(target.topic) || tooLong(target.event)) {
       return malformed(channel, `topic and event must be at most ${MAX_NAME_BYTES} bytes`);
     }
     stats.forwarded++;

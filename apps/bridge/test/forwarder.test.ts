@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { test } from "node:test";
 import pino from "pino";
+import type { BroadcastOptions } from "@switchboard/cluster";
 import type { Broadcast } from "@switchboard/protocol";
 import { createForwarder, MAX_IN_FLIGHT_PER_TOPIC } from "../src/forwarder.ts";
 
@@ -37,6 +38,12 @@ function harness(options: { retryWindowMs?: number; hold?: boolean } = {}) {
     return new Promise<T>((resolve, reject) => held.push({ kind, run, resolve: resolve as (answer: unknown) => void, reject }));
   };
 
+  const publish = (broadcast: Broadcast, broadcastOptions: BroadcastOptions | undefined) =>
+    send("publish", () => {
+      published.push({ payload: broadcast.payload, historyId: broadcastOptions?.historyId });
+      return true;
+    }).catch(() => false);
+
   const forwarder = createForwarder({
     history: {
       accepts: (topic, payload) => topic.startsWith("kept:") && !(payload instanceof Uint8Array),
@@ -50,11 +57,8 @@ function harness(options: { retryWindowMs?: number; hold?: boolean } = {}) {
     },
     holder: "bridge-test",
     cluster: {
-      broadcast: (broadcast: Broadcast, broadcastOptions) =>
-        send("publish", () => {
-          published.push({ payload: broadcast.payload, historyId: broadcastOptions?.historyId });
-          return true;
-        }).catch(() => false),
+      broadcast: (broadcast: Broadcast, broadcastOptions) => publish(broadcast, broadcastOptions),
+      broadcastWithCallback: (broadcast, broadcastOptions, answered, context) => void publish(broadcast, broadcastOptions).then((sent) => answered(sent, context)),
     },
     redis,
     logger: pino({ level: "silent" }),

@@ -80,6 +80,24 @@ test("backend replies go to the addressed socket; malformed input is counted, no
   assert.equal(ingest.stats.malformed, 4);
 });
 
+test("topics and events of up to 255 bytes of UTF-8 are forwarded, longer ones refused, whatever their characters", () => {
+  const { ingest, broadcasts, receive } = harness(true);
+  // "€" is 3 bytes, "é" 2, "😀" 4 (two UTF-16 code units).
+  const fitting = ["x".repeat(255), "€".repeat(85), `${"é".repeat(127)}x`, "😀".repeat(63) + "xxx"];
+  const over = ["x".repeat(256), "€".repeat(86), "é".repeat(128), "😀".repeat(64)];
+  for (const name of fitting) {
+    receive(`to:${name}:evt`, "{}");
+    receive(`to:topic:${name}`, "{}");
+  }
+  assert.equal(broadcasts.length, fitting.length * 2);
+  for (const name of over) {
+    receive(`to:${name}:evt`, "{}");
+    receive(`to:topic:${name}`, "{}");
+  }
+  assert.equal(broadcasts.length, fitting.length * 2);
+  assert.equal(ingest.stats.malformed, over.length * 2);
+});
+
 test("messages read past the deadline wait for the pending renewal: forwarded if it confirms them, in order", () => {
   const { ingest, broadcasts, receive, control } = harness(true, fakeLease(true, 0));
   receive("to:t:a", "{}");

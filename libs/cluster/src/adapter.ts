@@ -5,7 +5,7 @@ import { broadcastDecoder } from "./broadcast-decode.ts";
 import type { AdapterPacket } from "./envelope.ts";
 import type { DeliveryEncoder, MemberSocket } from "./delivery.ts";
 import { isTopicRoom, NAMESPACE } from "./naming.ts";
-import { publishCommands, type PublishCommands } from "./publish-command.ts";
+import { publishCommands, type PublishAnswer, type PublishCommands } from "./publish-command.ts";
 import { batchWritesPerTick } from "./tick-writes.ts";
 
 /**
@@ -176,10 +176,11 @@ export function deliverLocally(adapter: ShardedAdapter, packet: AdapterPacket, r
 
 /**
  * Publishes a broadcast for one room to the other nodes, exactly as the adapter's own broadcast
- * would (same channel, same encoding, so their adapters deliver it), but returns what SPUBLISH
+ * would (same channel, same encoding, so their adapters deliver it), and answers what SPUBLISH
  * answers: how many subscriptions received it. For a member room that is 1 if some node has the
  * member, else 0. The node's own subscription gets an echo, which its adapter ignores by uid.
  * With `commands`, packets it can build leave as one prebuilt SPUBLISH (publish-command.ts).
+ * `answer` is called once, never before this returns; an encoder refusing the packet throws.
  */
 export function publishToRoom(
   adapter: ShardedAdapter,
@@ -188,26 +189,38 @@ export function publishToRoom(
   packet: AdapterPacket,
   room: string,
   exceptRoom: string | undefined,
-): Promise<unknown> {
-  const message: ClusterBroadcastMessage = {
+  answer: PublishAnswer,
+): void {
+  const prebuilt = commands?.build(packet.type, packet.data, room, exceptRoom, answer);
+  if (prebuilt !== undefined) {
+    void publisher.sendCommand(prebuilt);
+    return;
+  }
+  const message = broadcastMessage(adapter, packet, room, exceptRoom);
+  publisher.spublish(adapter.computeChannel(message), adapter.encode(message)).then(
+    (receivers) => answer(Number(receivers), undefined),
+    (error: Error) => answer(undefined, error),
+  );
+}
+
+function broadcastMessage(adapter: ShardedAdapter, packet: AdapterPacket, room: string, exceptRoom: string | undefined): ClusterBroadcastMessage {
+  return {
     uid: adapter.uid,
     nsp: NAMESPACE,
     type: MessageType.BROADCAST,
     data: { packet, opts: { rooms: [room], except: exceptRoom === undefined ? [] : [exceptRoom], flags: {} } },
   };
-  const channel = adapter.computeChannel(message);
-  const prebuilt = commands?.build(channel, packet.type, packet.data, room, exceptRoom);
-  if (prebuilt !== undefined) return publisher.sendCommand(prebuilt) as Promise<unknown>;
-  return publisher.spublish(channel, adapter.encode(message));
 }
 
 /**
  * Prebuilt SPUBLISHes for this adapter, unless the connection rewrites or batches commands
- * itself (a key prefix, auto-pipelining): a command handed to `sendCommand` skips both.
+ * itself (a key prefix, auto-pipelining): a command handed to `sendCommand` skips both. The
+ * channel of a room is the adapter's, asked once per room the builder keeps.
  */
 export function publishCommandsFor(adapter: ShardedAdapter, publisher: Redis): PublishCommands | undefined {
   if (publisher.options.keyPrefix || publisher.options.enableAutoPipelining) return undefined;
-  return publishCommands(adapter.uid, NAMESPACE, MessageType.BROADCAST);
+  const channelOf = (room: string) => adapter.computeChannel(broadcastMessage(adapter, { type: 0, data: [] }, room, undefined));
+  return publishCommands(adapter.uid, NAMESPACE, MessageType.BROADCAST, channelOf);
 }
 
 /** The channels the adapter is subscribed to right now (for re-subscribing after an outage). */

@@ -104,6 +104,12 @@ export interface Cluster {
    * false when it failed (Redis down; counted in `stats.publishErrors` and logged), never rejected.
    */
   broadcast(broadcast: Broadcast, options?: BroadcastOptions): Promise<boolean>;
+  /**
+   * `broadcast` with its answer handed to `published` (with `context`, so a caller forwarding
+   * many messages needs no closure per message) instead of a promise: the bridge's forwarder
+   * publishes every backend message so. Called once, never before this returns.
+   */
+  broadcastWithCallback<T>(broadcast: Broadcast, options: BroadcastOptions | undefined, published: (sent: boolean, context: T) => void, context: T): void;
   /** This node's members only, no Redis (presence diffs are computed per node). */
   localBroadcast(broadcast: Broadcast, options?: BroadcastOptions): void;
   /**

@@ -136,11 +136,15 @@ class ClusterNode implements Cluster {
   }
 
   broadcast(broadcast: Broadcast, options?: BroadcastOptions): Promise<boolean> {
+    return new Promise((resolve) => this.broadcastWithCallback(broadcast, options, resolve, undefined));
+  }
+
+  broadcastWithCallback<T>(broadcast: Broadcast, options: BroadcastOptions | undefined, published: (sent: boolean, context: T) => void, context: T): void {
     const packet = packetOf({ kind: "broadcast", broadcast, historyId: options?.historyId });
     const room = topicRoom(broadcast.topic);
     const exceptRoom = exceptRoomOf(options);
     deliverLocally(this.adapter, packet, room, exceptRoom);
-    return this.publish(packet, room, exceptRoom, broadcast.topic).then(wasPublished);
+    this.publish(packet, room, exceptRoom, broadcast.topic, published, context);
   }
 
   localBroadcast(broadcast: Broadcast, options?: BroadcastOptions): void {
@@ -206,37 +210,42 @@ class ClusterNode implements Cluster {
       for (const delivery of this.namespace.server.encoder.encode(packet)) delivery.deliverTo(local.member);
       return true;
     }
-    const receivers = await this.publish(packet, memberRoom(memberId), undefined, topic);
-    return receivers !== undefined && receivers > 0;
+    return new Promise((resolve) => this.publish(packet, memberRoom(memberId), undefined, topic, (sent, _context, receivers) => resolve(sent && receivers > 0), undefined));
   }
 
   /**
-   * Resolves with the number of subscriptions Redis delivered to; undefined when the publish
-   * failed. Chained rather than awaited: one promise per publish on top of the command's, which
-   * the bridge pays for every backend message.
+   * Tells `answered` whether Redis took the publish and how many subscriptions it delivered to
+   * (0 when it did not); never before this returns. A callback rather than a promise: the bridge
+   * publishes every backend message through here.
    */
-  private publish(packet: AdapterPacket, room: string, exceptRoom: string | undefined, topic: string): Promise<number | undefined> {
-    if (this.closed) return NOT_PUBLISHED;
+  private publish<T>(
+    packet: AdapterPacket,
+    room: string,
+    exceptRoom: string | undefined,
+    topic: string,
+    answered: (sent: boolean, context: T, receivers: number) => void,
+    context: T,
+  ): void {
+    if (this.closed) return process.nextTick(answered, false, context, 0);
     if (this.redis.status !== "ready") {
       this.publishFailed(new Error(`Redis connection is ${this.redis.status}`), topic);
-      return NOT_PUBLISHED;
+      return process.nextTick(answered, false, context, 0);
     }
-    const failed = (error: unknown) => {
-      this.publishFailed(error, topic);
-      return undefined;
-    };
     try {
-      return publishToRoom(this.adapter, this.redis, this.publishCommands, packet, room, exceptRoom).then(this.countPublished, failed);
+      publishToRoom(this.adapter, this.redis, this.publishCommands, packet, room, exceptRoom, (receivers, error) => {
+        if (receivers === undefined) {
+          this.publishFailed(error, topic);
+          return answered(false, context, 0);
+        }
+        this.stats.published++;
+        answered(true, context, receivers);
+      });
     } catch (error) {
       // An encoder refusing the packet: the same answer as Redis refusing it.
-      return Promise.resolve(failed(error));
+      this.publishFailed(error, topic);
+      process.nextTick(answered, false, context, 0);
     }
   }
-
-  private readonly countPublished = (receivers: unknown): number => {
-    this.stats.published++;
-    return Number(receivers);
-  };
 
   private publishFailed(error: unknown, topic: string): void {
     this.stats.publishErrors++;
@@ -278,9 +287,6 @@ class ClusterNode implements Cluster {
     return counts;
   }
 }
-
-const NOT_PUBLISHED: Promise<undefined> = Promise.resolve(undefined);
-const wasPublished = (receivers: number | undefined): boolean => receivers !== undefined;
 
 function exceptRoomOf(options: BroadcastOptions | undefined): string | undefined {
   return options?.exceptMemberId === undefined ? undefined : memberRoom(options.exceptMemberId);
