@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { request } from "node:http";
 import { createConnection } from "node:net";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { serializerForVsn } from "@switchboard/protocol";
 import { startGateway, type GatewayProcess } from "../support/gateway.ts";
+import { httpExchange, type HttpAnswer } from "../support/http.ts";
 import { startRedis, type RedisProcess } from "../support/redis.ts";
 import { assertNodeSurvived } from "./node-health.ts";
 
@@ -18,22 +18,8 @@ const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]
 /** Every status a LongPoll answer documents (libs/transport longpoll-answer.ts). */
 const LONGPOLL_STATUSES = [200, 204, 400, 403, 410, 413];
 
-interface HttpAnswer {
-  status: number;
-  body: string;
-}
-
 function send(url: string, method: string, headers: Record<string, string>, body?: string | Buffer): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-      let text = "";
-      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on("timeout", () => req.destroy(new Error(`${method} ${url}: no answer in ${REQUEST_TIMEOUT_MS} ms`)));
-    req.on("error", reject);
-    req.end(body);
-  });
+  return httpExchange(url, { method, headers, timeout: REQUEST_TIMEOUT_MS }, body);
 }
 
 const line = fc.oneof(

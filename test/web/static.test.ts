@@ -1,32 +1,17 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, request } from "node:http";
+import { createServer } from "node:http";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStaticHandler } from "../../apps/gateway/src/http/static.ts";
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
+import { httpExchange, type HttpAnswer } from "../support/http.ts";
 
 // Raw requests: fetch() would normalise `..` and `//` away before they reach the server.
-function get(port: number, path: string, headers: Record<string, string> = {}, method = "GET"): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, method, headers, timeout: 5_000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (body += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on("timeout", () => req.destroy(new Error(`timeout on ${path}`)));
-    req.on("error", reject);
-    req.end();
-  });
+function get(port: number, path: string, headers: Record<string, string> = {}, method = "GET"): Promise<HttpAnswer> {
+  return httpExchange({ host: "127.0.0.1", port, path, method, headers, timeout: 5_000 });
 }
 
 describe("static file handler", () => {
