@@ -66,3 +66,41 @@ test("pre-built frames reach a stock ws client intact: text and binary, every he
   a.client.terminate();
   b.client.terminate();
 });
+
+test("after a message, ws's chunk queue is a fresh array (its old one kept a backing store per socket), and frames still arrive whole", async () => {
+  const { client, connection } = await connect();
+  const receiver = (connection as unknown as { ws: { _receiver: { _buffers: unknown } } }).ws._receiver;
+  const queues: unknown[] = [];
+  const frames: unknown[] = [];
+  connection.on("frame", (frame) => {
+    frames.push(frame);
+    queues.push(receiver._buffers);
+  });
+  const before = receiver._buffers;
+  assert.ok(Array.isArray(before), "ws's Receiver keeps its chunks in _buffers (libs/transport/src/websocket-connection.ts relies on the name)");
+  // Two messages in one chunk, then one split over two chunks.
+  client.send("one");
+  client.send("two");
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  // Under this server's 1 KiB frame limit, sent as two chunks.
+  const long = "x".repeat(1000);
+  rawSocketOf(client).write(maskedTextFrame(long).subarray(0, 500));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  rawSocketOf(client).write(maskedTextFrame(long).subarray(500));
+  const deadline = Date.now() + 5_000;
+  while (frames.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(frames, ["one", "two", long]);
+  const last = queues.at(-1);
+  assert.ok(Array.isArray(last) && last.length === 0 && last !== before, "the emptied queue was replaced");
+  client.terminate();
+});
+
+function rawSocketOf(client: WebSocket): { write(bytes: Buffer): void } {
+  return (client as unknown as { _socket: { write(bytes: Buffer): void } })._socket;
+}
+
+/** A client's text frame as RFC 6455 has it (FIN, masked with a zero key, 16-bit length). */
+function maskedTextFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  return Buffer.concat([Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff, 0, 0, 0, 0]), payload]);
+}
