@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { CloseCode, payloadValue } from "@switchboard/protocol";
 import type { Broadcast, Frame, Message, Payload, Ref, Serializer } from "@switchboard/protocol";
+import { ChannelTable } from "./channel-table.ts";
 import type { Channel, ChannelHandler, ChannelPresence, SocketInfo, TerminateReason } from "./handler.ts";
 import type { JoinAdmission } from "./join-admission.ts";
 import type { Interception } from "./interception.ts";
@@ -155,7 +156,7 @@ const MAX_HELD_BROADCASTS = 10_000;
  */
 export class ChannelSocket {
   readonly info: SocketInfo;
-  private readonly channels = new Map<string, ChannelState>();
+  private readonly channels = new ChannelTable<ChannelState>();
   /** Joins whose handler is still running: they hold a slot against the channel limit. */
   private joining = 0;
   private readonly queues: TopicQueues;
@@ -204,7 +205,7 @@ export class ChannelSocket {
   closedByTransport(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const state of [...this.channels.values()]) this.removeChannel(state, "closed");
+    for (const state of this.channels.entries()) this.removeChannel(state, "closed");
   }
 
   /**
@@ -265,7 +266,7 @@ export class ChannelSocket {
   suspend(): void {
     if (this.closed || this.suspended) return;
     this.suspended = true;
-    for (const state of this.channels.values()) this.holdForCatchUp(state);
+    for (const state of this.channels.entries()) this.holdForCatchUp(state);
   }
 
   /**
@@ -279,7 +280,7 @@ export class ChannelSocket {
     const history = this.options.history;
     if (!history) return;
     await Promise.all(
-      [...this.channels.values()].map(async (state) => {
+      this.channels.entries().map(async (state) => {
         const after = state.resumeAfter;
         if (after === undefined) return;
         state.resumeAfter = undefined;
@@ -341,7 +342,7 @@ export class ChannelSocket {
 
     const state = new ChannelState(topic, joinRef, handler, result.assigns ?? {}, this.info, this.wire, this.options);
     this.options.interception?.joined(handler);
-    this.channels.set(topic, state);
+    this.channels.set(state);
     this.options.fanout.subscribe(this.wire.id, topic);
     const lastSeen = this.lastSeenOf(topic, payload);
     if (lastSeen === undefined) this.reply(joinRef, ref, topic, "ok", result.ok);
