@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { MessageType } from "socket.io-adapter";
 import { publishCommands } from "../../libs/cluster/src/publish-command.ts";
+import { stallEventLoop } from "../support/event-loop.ts";
 import { startRedis, type RedisProcess } from "../support/redis.ts";
 
 const EVENT_PACKET = 2;
@@ -87,6 +88,15 @@ describe("prebuilt SPUBLISH on a real connection", () => {
     const late = await publish(connection, "t:after-pause", 1);
     assert.deepEqual(late, [{ receivers: 0, error: undefined, synchronous: false }]);
     assert.equal(answers.length, 4, "no second answer for a publish that timed out");
+  });
+
+  it("a publish answered while this process stalled past its deadline gets its answer, not a timeout (the forwarder would publish it again)", async () => {
+    const connection = await connect({ commandTimeout: 200 });
+    const answered = publish(connection, "t:stalled", 4);
+    // Redis answers within a millisecond; this process reads the answers only after the stall,
+    // when the deadline's timer is due as well.
+    stallEventLoop(400);
+    assert.deepEqual(await answered, Array(4).fill({ receivers: 0, error: undefined, synchronous: false }));
   });
 
   it("a publish on a closed connection fails, answered after sendCommand returned", async () => {

@@ -208,7 +208,17 @@ class TickDeadline {
   }
 }
 
+/**
+ * The deadline passed: the commands still unanswered fail, but only after this turn's poll phase.
+ * libuv runs due timers before it reads sockets, so after the process stalled (a long GC, a
+ * starved CPU) past the deadline the answers may already wait in the socket: failing them here
+ * would make the forwarder publish again what Redis ran, a duplicate for every client.
+ */
 function expire(deadline: TickDeadline): void {
+  setImmediate(failUnanswered, deadline);
+}
+
+function failUnanswered(deadline: TickDeadline): void {
   for (const command of deadline.commands) if (!command.isResolved) command.reject(new Error(TIMED_OUT));
 }
 
