@@ -273,9 +273,9 @@ function decimalDigits(value: number): number {
   return digits;
 }
 
-/** Writes `value` in decimal (no allocation: the string form would be one per message). */
-function writeDecimal(target: Buffer, offset: number, value: number): number {
-  const end = offset + decimalDigits(value);
+/** Writes `value` in its `digits` decimal digits (no allocation: the string form would be one per message). */
+function writeDecimal(target: Buffer, offset: number, value: number, digits: number): number {
+  const end = offset + digits;
   let rest = value;
   for (let at = end - 1; at >= offset; at--) {
     target[at] = 0x30 + (rest % 10);
@@ -331,10 +331,11 @@ export function publishCommands(uid: string, namespace: string, messageType: num
       length +=
         exceptRoom === undefined ? parts.roomsExceptNone.length : parts.rooms.length + EXCEPT_ONE.length + strHeaderLength(exceptBytes) + exceptBytes + FLAGS_EMPTY.length;
 
-      const command = Buffer.allocUnsafe(parts.respHead.length + decimalDigits(length) + CRLF_LENGTH + length + CRLF_LENGTH);
+      const lengthDigits = decimalDigits(length);
+      const command = Buffer.allocUnsafe(parts.respHead.length + lengthDigits + CRLF_LENGTH + length + CRLF_LENGTH);
       // `set` rather than `copy`: the parts are whole Buffers, so copy's checks and slicing are not needed.
       command.set(parts.respHead, 0);
-      let at = writeCrlf(command, writeDecimal(command, parts.respHead.length, length));
+      let at = writeCrlf(command, writeDecimal(command, parts.respHead.length, length, lengthDigits));
       at = put(command, at, head);
       command[at++] = FIXARRAY | data.length;
       for (const item of data) {
