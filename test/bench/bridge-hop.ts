@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { startRedis, waitForPort } from "../support/redis.ts";
 import { freePort } from "../support/ports.ts";
-import { cpuSeconds, machineCpu } from "./procstat.ts";
+import { cpuSeconds, machineCpu, mainThreadWakes } from "./procstat.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const args = process.argv.slice(2);
@@ -107,7 +107,7 @@ async function publishFor(publisher: Redis, seconds: number, payload: Buffer, fi
   return sent;
 }
 
-async function measure(bridgeRoot: string): Promise<{ microsPerMessage: number; redisMicrosPerMessage: number; sent: number; received: number; busy: number }> {
+async function measure(bridgeRoot: string): Promise<{ microsPerMessage: number; wakesPerMessage: number; redisMicrosPerMessage: number; sent: number; received: number; busy: number }> {
   const redis = await startRedis();
   const publisher = new Redis(redis.url);
   const sink = new Redis(redis.url);
@@ -122,15 +122,17 @@ async function measure(bridgeRoot: string): Promise<{ microsPerMessage: number; 
     await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
     const receivedBefore = received;
     const cpuBefore = cpuSeconds(bridge.child.pid!);
+    const wakesBefore = mainThreadWakes(bridge.child.pid!);
     const redisCpuBefore = cpuSeconds(redisPid);
     const machineBefore = machineCpu();
     const sent = await publishFor(publisher, measureSeconds, payload, 0);
     await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
     const cpu = cpuSeconds(bridge.child.pid!) - cpuBefore;
+    const wakes = mainThreadWakes(bridge.child.pid!) - wakesBefore;
     const redisCpu = cpuSeconds(redisPid) - redisCpuBefore;
     const machineAfter = machineCpu();
     const busy = (machineAfter.busy - machineBefore.busy) / (machineAfter.busy - machineBefore.busy + machineAfter.idle - machineBefore.idle);
-    return { microsPerMessage: (cpu / sent) * 1e6, redisMicrosPerMessage: (redisCpu / sent) * 1e6, sent, received: received - receivedBefore, busy };
+    return { microsPerMessage: (cpu / sent) * 1e6, wakesPerMessage: wakes / sent, redisMicrosPerMessage: (redisCpu / sent) * 1e6, sent, received: received - receivedBefore, busy };
   } finally {
     await new Promise<void>((resolve) => {
       bridge.child.once("exit", () => resolve());
@@ -148,7 +150,7 @@ for (let round = 0; round < repeat; round++) {
     const result = await measure(bridgeRoot);
     const label = bridgeRoot === resolve(root) ? "this checkout" : bridgeRoot;
     process.stdout.write(
-      `${label}: ${result.microsPerMessage.toFixed(1)} µs bridge CPU per message, Redis ${result.redisMicrosPerMessage.toFixed(1)} (${result.received}/${result.sent} delivered, machine ${(result.busy * 100).toFixed(0)}% busy)\n`,
+      `${label}: ${result.microsPerMessage.toFixed(1)} µs bridge CPU per message, ${result.wakesPerMessage.toFixed(2)} wakes per message, Redis ${result.redisMicrosPerMessage.toFixed(1)} (${result.received}/${result.sent} delivered, machine ${(result.busy * 100).toFixed(0)}% busy)\n`,
     );
   }
 }

@@ -15,6 +15,15 @@ export function rssKiB(pid: number): number {
   return match ? Number(match[1]) : 0;
 }
 
+/**
+ * Times the process's main thread went to sleep and was woken (voluntary context switches, from
+ * /proc/<pid>/status): each costs a sleeping event loop far more than the work it wakes for.
+ */
+export function mainThreadWakes(pid: number): number {
+  const match = /voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) : 0;
+}
+
 /** Machine-wide CPU counters, to tell a noisy run from a clean one. */
 export function machineCpu(): { busy: number; idle: number } {
   const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
