@@ -30,7 +30,7 @@ import { freePort } from "../support/ports.ts";
 import { TEST_SECRET } from "../support/gateway.ts";
 import type { Command, NodeJoins, PublishPath, PublishResult, Target } from "./loadgen.ts";
 import { APP_LAUNCH_ENV, appArgs } from "./app-launch.ts";
-import { cpuSeconds, machineCpu, rssKiB } from "./procstat.ts";
+import { cpuSeconds, machineCpu, mainThreadWakes, rssKiB } from "./procstat.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const args = process.argv.slice(2);
@@ -292,6 +292,13 @@ interface RunResult {
   rejoinsPerSecond?: number;
   rssKiBPerConnection: number;
   serverCpuMicrosPerDelivery?: number;
+  /**
+   * Times each server process's main thread slept and was woken, per message published (server
+   * processes still running, in start order: the nodes, then the bridge). On this machine a wake-up after a few
+   * ms asleep costs 100+ µs of CPU, more than the work it wakes for: the count explains much of a
+   * process's CPU at low rates.
+   */
+  wakesPerMessage?: number[];
   redisCpuSeconds?: number;
   bridge?: BridgeStats;
   publish?: PublishResult;
@@ -374,6 +381,7 @@ async function runOne(scenario: Scenario, target: Target, round: number, redis: 
       const cpuBefore = new Map(servers.pids().map((pid) => [pid, cpuSeconds(pid)]));
       const redisBefore = cpuSeconds(redisPid);
       const bridgeBefore = servers.bridgePid === undefined ? 0 : cpuSeconds(servers.bridgePid);
+      const wakesBefore = new Map(servers.pids().map((pid) => [pid, mainThreadWakes(pid)]));
       if (scenario.killNodeMidway) setTimeout(() => servers?.killOne(), ((scenario.messages / scenario.rate) * 1000) / 2);
       const reply = (await gen.ask(
         { type: "publish", messages: scenario.messages, rate: scenario.rate, payloadBytes: scenario.payloadBytes, path: scenario.path, settleMs: SETTLE_MS, graceMs: GRACE_MS },
@@ -388,6 +396,7 @@ async function runOne(scenario: Scenario, target: Target, round: number, redis: 
         result.bridge.cpuMicrosPerDelivery = ((cpuSeconds(servers.bridgePid) - bridgeBefore) / Math.max(1, reply.result.delivered)) * 1e6;
       }
       result.serverCpuMicrosPerDelivery = (cpuUsed / Math.max(1, reply.result.delivered)) * 1e6;
+      result.wakesPerMessage = servers.pids().map((pid) => (mainThreadWakes(pid) - (wakesBefore.get(pid) ?? 0)) / Math.max(1, scenario.messages));
       result.redisCpuSeconds = cpuSeconds(redisPid) - redisBefore;
       result.clean = result.clean && reply.result.lost === 0 && reply.result.duplicates === 0 && reply.result.wrongTopic === 0;
     }
