@@ -206,6 +206,36 @@ describe("cluster fan-out across three in-process nodes", () => {
     assert.equal(other.frames.length, 0);
   });
 
+  it("a member in several topics keeps the others when it leaves one, and removing it ends its topics and its own channel", async () => {
+    await freshNodes();
+    const serializer = counting(v2);
+    const member = join(b, fakeMember("b1", serializer), "rooms:one");
+    b.cluster.subscribe("b1", "rooms:two");
+    b.cluster.subscribe("b1", "rooms:three");
+    b.cluster.subscribe("b1", "rooms:two");
+    const neighbour = join(b, fakeMember("b2", serializer), "rooms:three");
+    await settled(nodes);
+    assert.deepEqual(["rooms:one", "rooms:two", "rooms:three"].map((topic) => b.cluster.localMembers(topic)), [1, 1, 2]);
+
+    b.cluster.unsubscribe("b1", "rooms:one");
+    b.cluster.unsubscribe("b1", "rooms:one");
+    await settled(nodes);
+    for (const topic of ["rooms:one", "rooms:two", "rooms:three"]) await a.cluster.broadcast({ topic, event: "sent", payload: topic });
+    await waitFor(() => payloadsOf(member, "sent").length === 2 && payloadsOf(neighbour, "sent").length === 1, WAIT_MS, "broadcasts");
+    assert.deepEqual(payloadsOf(member, "sent"), ["rooms:two", "rooms:three"]);
+    assert.equal(await a.cluster.push("b1", { joinRef: null, ref: null, topic: "rooms:two", event: "direct", payload: {} }), true);
+    await waitFor(() => payloadsOf(member, "direct").length === 1, WAIT_MS, "push");
+
+    // Room channels are `<prefix>cluster#/#<room>#`; only b has members, so these are b's.
+    const roomChannels = async () => ((await a.redis.call("PUBSUB", "SHARDCHANNELS")) as string[]).map((channel) => channel.split("#/#")[1]).filter((room) => room !== "" && !/^[0-9a-f]+#$/.test(room!)).sort();
+    assert.deepEqual(await roomChannels(), ["m:b1#", "m:b2#", "t:rooms:three#", "t:rooms:two#"]);
+    b.cluster.remove("b1");
+    await settled(nodes);
+    assert.deepEqual(["rooms:two", "rooms:three"].map((topic) => b.cluster.localMembers(topic)), [0, 1]);
+    assert.deepEqual(await roomChannels(), ["m:b2#", "t:rooms:three#"]);
+    assert.equal(await a.cluster.push("b1", { joinRef: null, ref: null, topic: "rooms:two", event: "direct", payload: {} }), false);
+  });
+
   it("carries binary payloads between nodes as bytes, for binary and text formats alike", async () => {
     await freshNodes();
     const topic = "rooms:bytes";

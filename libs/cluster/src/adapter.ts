@@ -4,7 +4,7 @@ import { Adapter as InMemoryAdapter, MessageType } from "socket.io-adapter";
 import { broadcastDecoder } from "./broadcast-decode.ts";
 import type { AdapterPacket } from "./envelope.ts";
 import type { DeliveryEncoder, MemberSocket } from "./delivery.ts";
-import { isTopicRoom, NAMESPACE } from "./naming.ts";
+import { hasRoomAt, isTopicRoom, memberOfRoom, memberRoom, NAMESPACE } from "./naming.ts";
 import { publishCommands, type PublishAnswer, type PublishCommands } from "./publish-command.ts";
 import { batchWritesPerTick } from "./tick-writes.ts";
 
@@ -42,24 +42,20 @@ interface ClusterBroadcastMessage {
 /** The parts of ShardedRedisAdapter (and its ClusterAdapter/in-memory bases) used here. */
 export interface ShardedAdapter {
   readonly uid: string;
+  /** Room → ids of its members on this node; kept by `joinRoom`/`leaveRoom` here, not the adapter. */
   readonly rooms: Map<string, Set<string>>;
-  /** Also keyed by socket id: a room is "public" (gets its own channel) when it is not in here. */
-  readonly sids: Map<string, Set<string>>;
   /** The in-memory room walk: calls `visit` once per local socket of the rooms, skipping `except`. */
   apply(options: RoomOptions, visit: (socket: MemberSocket) => void): void;
+  /** The ids of the local members in `exceptRooms`, for the walk to skip. */
   computeExceptSids(exceptRooms: Set<string>): Set<string>;
-  addAll(socketId: string, rooms: Set<string>): void;
-  del(socketId: string, room: string): void;
-  delAll(socketId: string): void;
   serverSideEmit(packet: unknown[]): Promise<void>;
-  /** The in-memory adapter's room lifecycle: a room's last member left this node. */
-  on(event: "delete-room", listener: (room: string) => void): unknown;
+  /** Its dynamic mode subscribes a room's channel on "create-room" and unsubscribes on "delete-room". */
+  removeAllListeners(event: "create-room" | "delete-room"): unknown;
   computeChannel(message: ClusterBroadcastMessage): string;
   /** What the subscription hands each received message to (looked up per message, so replaceable). */
   onRawMessage(message: Buffer, channel: Buffer): void;
   encode(message: ClusterBroadcastMessage): string | Buffer;
   dynamicChannel(room: string): string;
-  shouldUseASeparateNamespace(room: string): boolean;
   readonly channel: string;
   readonly responseChannel: string;
   close(): Promise<void>;
@@ -98,8 +94,8 @@ export function guardSubscriber(
 }
 
 /**
- * `broadcastsByTopicRoom` is kept up to date with the broadcasts each topic room with members
- * here received on this node (local and from other nodes), for as long as it has members here.
+ * `broadcastsByTopicRoom` counts the broadcasts each topic room with members here received on
+ * this node (local and from other nodes); `leaveRoom`'s caller drops a room's count with it.
  */
 export function createAdapter(
   namespace: AdapterNamespace,
@@ -110,10 +106,67 @@ export function createAdapter(
 ): ShardedAdapter {
   const adapter = createShardedAdapter(publisher, subscriber, { channelPrefix, subscriptionMode: "dynamic" })(namespace) as unknown as ShardedAdapter;
   namespace.adapter = adapter;
+  keepRoomsHere(adapter, subscriber);
   walkSingleRoomsDirectly(adapter, namespace, broadcastsByTopicRoom);
   readBroadcastsDirectly(adapter);
-  adapter.on("delete-room", (room) => broadcastsByTopicRoom.delete(room));
   return adapter;
+}
+
+/**
+ * Room membership and room channel subscriptions are kept by this lib (`joinRoom`, `leaveRoom`,
+ * `memberChannel`) instead of the adapter's `addAll`/`del`/`delAll` and its dynamic mode's room
+ * listeners, which cost per connection: a Set of the socket's rooms (`sids`), a handler per
+ * subscribed channel in a Map keyed by the channel's name, and for the member's own room (`m:<id>`,
+ * for push and reply) a room of its own, with a Set of one member. Here a member's topic rooms are
+ * on its MemberSocket, its own room is a channel subscribed without a room in the adapter (the
+ * walk finds the member by the id in the room's name), and every room channel's messages reach
+ * the adapter through one listener. The adapter still publishes to the same channels (dynamic
+ * mode), walks `rooms` and decodes; other nodes see no difference on the wire. Without `sids`, a
+ * remote `fetchSockets`/`addSockets`/`socketRooms` would see no socket here: this lib sends none.
+ */
+function keepRoomsHere(adapter: ShardedAdapter, subscriber: GuardedSubscriber): void {
+  adapter.removeAllListeners("create-room");
+  adapter.removeAllListeners("delete-room");
+  const roomOffset = Buffer.byteLength(adapter.channel);
+  subscriber.on("smessageBuffer", (channel, message) => {
+    if (hasRoomAt(channel, roomOffset)) adapter.onRawMessage(message, channel);
+  });
+  adapter.computeExceptSids = (exceptRooms) => {
+    const ids = new Set<string>();
+    for (const room of exceptRooms) {
+      const memberId = memberOfRoom(room);
+      if (memberId !== undefined) ids.add(memberId);
+      else for (const id of adapter.rooms.get(room) ?? []) ids.add(id);
+    }
+    return ids;
+  };
+}
+
+/** Also subscribes the room's channel when it is the room's first member here. */
+export function joinRoom(adapter: ShardedAdapter, subscriber: GuardedSubscriber, socket: MemberSocket, room: string): void {
+  if (!socket.enter(room)) return;
+  let members = adapter.rooms.get(room);
+  if (members === undefined) {
+    members = new Set();
+    adapter.rooms.set(room, members);
+    void subscriber.ssubscribe(adapter.dynamicChannel(room));
+  }
+  members.add(socket.id);
+}
+
+/** True when the room's last member here left (its channel is unsubscribed then). */
+export function leaveRoom(adapter: ShardedAdapter, subscriber: GuardedSubscriber, socket: MemberSocket, room: string): boolean {
+  if (!socket.leave(room)) return false;
+  const members = adapter.rooms.get(room);
+  if (members === undefined || !members.delete(socket.id) || members.size > 0) return false;
+  adapter.rooms.delete(room);
+  void subscriber.sunsubscribe(adapter.dynamicChannel(room));
+  return true;
+}
+
+/** The member's own channel, where pushes and replies to it from other nodes arrive. */
+export function memberChannel(adapter: ShardedAdapter, memberId: string): string {
+  return adapter.dynamicChannel(memberRoom(memberId));
 }
 
 /**
@@ -129,7 +182,7 @@ function walkSingleRoomsDirectly(adapter: ShardedAdapter, namespace: AdapterName
     if (options.rooms.size !== 1) return walkRooms(options, visit);
     const [room] = options.rooms;
     const members = adapter.rooms.get(room!);
-    if (members === undefined) return;
+    if (members === undefined) return visitMember(adapter, namespace, options, visit);
     if (isTopicRoom(room!)) broadcastsByTopicRoom.set(room!, (broadcastsByTopicRoom.get(room!) ?? 0) + 1);
     const except = options.except.size === 0 ? undefined : adapter.computeExceptSids(options.except);
     for (const id of members) {
@@ -138,6 +191,16 @@ function walkSingleRoomsDirectly(adapter: ShardedAdapter, namespace: AdapterName
       if (socket !== undefined) visit(socket);
     }
   };
+}
+
+/** A member's own room is no room of the adapter: its member is named by it. */
+function visitMember(adapter: ShardedAdapter, namespace: AdapterNamespace, options: RoomOptions, visit: (socket: MemberSocket) => void): void {
+  const [room] = options.rooms;
+  const memberId = memberOfRoom(room!);
+  if (memberId === undefined) return;
+  const socket = namespace.sockets.get(memberId);
+  if (socket === undefined || (options.except.size > 0 && adapter.computeExceptSids(options.except).has(memberId))) return;
+  visit(socket);
 }
 
 /**
@@ -223,11 +286,10 @@ export function publishCommandsFor(adapter: ShardedAdapter, publisher: Redis): P
   return publishCommands(adapter.uid, NAMESPACE, MessageType.BROADCAST, channelOf);
 }
 
-/** The channels the adapter is subscribed to right now (for re-subscribing after an outage). */
-export function subscribedChannels(adapter: ShardedAdapter): string[] {
+/** The channels subscribed right now (for re-subscribing after an outage). */
+export function subscribedChannels(adapter: ShardedAdapter, memberIds: Iterable<string>): string[] {
   const channels = [adapter.channel, adapter.responseChannel];
-  for (const room of adapter.rooms.keys()) {
-    if (adapter.shouldUseASeparateNamespace(room)) channels.push(adapter.dynamicChannel(room));
-  }
+  for (const room of adapter.rooms.keys()) channels.push(adapter.dynamicChannel(room));
+  for (const memberId of memberIds) channels.push(memberChannel(adapter, memberId));
   return channels;
 }

@@ -5,10 +5,7 @@ import type { TopicCount } from "./topics.ts";
 
 /** One local client connection as the cluster sees it. */
 export interface Member {
-  /**
-   * Unique cluster-wide (the engine.io socket id). The adapter keys its rooms and sockets in one
-   * namespace, so an id must not look like a room name (`t:…`, `m:…`); engine.io ids have no colon.
-   */
+  /** Unique cluster-wide (the connection's id); its own channel is named after it. */
   readonly id: string;
   /** Decides the frame format; `serializer.format` is the encode-once cache key. */
   readonly serializer: Serializer;

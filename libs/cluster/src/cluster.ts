@@ -7,6 +7,9 @@ import {
   createAdapter,
   deliverLocally,
   guardSubscriber,
+  joinRoom,
+  leaveRoom,
+  memberChannel,
   publishCommandsFor,
   publishToRoom,
   subscribedChannels,
@@ -111,21 +114,25 @@ class ClusterNode implements Cluster {
   add(member: Member): void {
     if (this.namespace.sockets.has(member.id)) throw new Error(`cluster member ${member.id} is already added`);
     this.namespace.sockets.set(member.id, new MemberSocket(member));
-    this.adapter.addAll(member.id, new Set([memberRoom(member.id)]));
+    void this.guardedSubscriber.ssubscribe(memberChannel(this.adapter, member.id));
   }
 
   remove(memberId: string): void {
-    this.adapter.delAll(memberId);
+    const socket = this.namespace.sockets.get(memberId);
+    if (socket === undefined) return;
+    for (const room of socket.rooms()) this.leave(socket, room);
     this.namespace.sockets.delete(memberId);
+    void this.guardedSubscriber.sunsubscribe(memberChannel(this.adapter, memberId));
   }
 
   subscribe(memberId: string, topic: string): void {
-    if (!this.namespace.sockets.has(memberId)) return;
-    this.adapter.addAll(memberId, new Set([topicRoom(topic)]));
+    const socket = this.namespace.sockets.get(memberId);
+    if (socket !== undefined) joinRoom(this.adapter, this.guardedSubscriber, socket, topicRoom(topic));
   }
 
   unsubscribe(memberId: string, topic: string): void {
-    this.adapter.del(memberId, topicRoom(topic));
+    const socket = this.namespace.sockets.get(memberId);
+    if (socket !== undefined) this.leave(socket, topicRoom(topic));
   }
 
   async subscriptionsSettled(): Promise<void> {
@@ -247,6 +254,10 @@ class ClusterNode implements Cluster {
     }
   }
 
+  private leave(socket: MemberSocket, room: string): void {
+    if (leaveRoom(this.adapter, this.guardedSubscriber, socket, room)) this.broadcastsByTopicRoom.delete(room);
+  }
+
   private publishFailed(error: unknown, topic: string): void {
     this.stats.publishErrors++;
     if (this.outageLogged) {
@@ -263,7 +274,7 @@ class ClusterNode implements Cluster {
    */
   private resubscribe(): void {
     if (this.closed) return;
-    for (const channel of subscribedChannels(this.adapter)) void this.guardedSubscriber.ssubscribe(channel);
+    for (const channel of subscribedChannels(this.adapter, this.namespace.sockets.keys())) void this.guardedSubscriber.ssubscribe(channel);
     if (!this.subscriptionsLost) return;
     void this.subscriptionsSettled().then(() => {
       if (this.closed || !this.subscriptionsLost || this.subscriber.status !== "ready") return;

@@ -103,15 +103,49 @@ export class DeliveryEncoder {
 /**
  * A member as the adapter sees a socket: `nsp.sockets` holds these and the adapter calls
  * `socket.client.writeToEngine(encodedPackets)`. The socket is its own client, so no
- * per-member closures exist.
+ * per-member closures exist. It also holds the member's topic rooms (the adapter's per-socket
+ * Set of rooms is not used, see adapter.ts `joinRoom`): the first in a field, a Set from the
+ * second, as most members are in one topic.
  */
 export class MemberSocket {
   readonly client = this;
+  private topicRooms: string | Set<string> | undefined;
 
   constructor(readonly member: Member) {}
 
   get id(): string {
     return this.member.id;
+  }
+
+  /** False if the member is in the room already. */
+  enter(room: string): boolean {
+    const rooms = this.topicRooms;
+    if (rooms === undefined) this.topicRooms = room;
+    else if (typeof rooms === "string") {
+      if (rooms === room) return false;
+      this.topicRooms = new Set([rooms, room]);
+    } else {
+      if (rooms.has(room)) return false;
+      rooms.add(room);
+    }
+    return true;
+  }
+
+  /** False if the member was not in the room. */
+  leave(room: string): boolean {
+    const rooms = this.topicRooms;
+    if (typeof rooms === "string") {
+      if (rooms !== room) return false;
+      this.topicRooms = undefined;
+      return true;
+    }
+    return rooms?.delete(room) ?? false;
+  }
+
+  rooms(): string[] {
+    const rooms = this.topicRooms;
+    if (rooms === undefined) return [];
+    return typeof rooms === "string" ? [rooms] : [...rooms];
   }
 
   writeToEngine(encodedPackets: readonly unknown[]): void {

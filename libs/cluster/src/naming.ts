@@ -37,12 +37,31 @@ export function topicOfRoom(room: string): string | undefined {
   return nameFromRoom("t", room);
 }
 
+export function memberOfRoom(room: string): string | undefined {
+  return nameFromRoom("m", room);
+}
+
 /** `topicOfRoom(room) !== undefined` without slicing the name out: asked once per broadcast. */
 export function isTopicRoom(room: string): boolean {
-  return room.charCodeAt(0) === TOPIC_KIND && (room.charCodeAt(1) === PLAIN_SEPARATOR || room.charCodeAt(1) === LENGTHENED_SEPARATOR);
+  return room.charCodeAt(0) === TOPIC_KIND && isSeparator(room.charCodeAt(1));
+}
+
+/**
+ * Whether a channel's name has a room name (either kind) from `offset` on, read in the raw bytes
+ * every received message comes with. The adapter's other channels have none there: its namespace
+ * channel ends before it, its response channel has the adapter's uid (hex digits).
+ */
+export function hasRoomAt(channel: Buffer, offset: number): boolean {
+  const kind = channel[offset];
+  return (kind === TOPIC_KIND || kind === MEMBER_KIND) && isSeparator(channel[offset + 1]);
+}
+
+function isSeparator(code: number | undefined): boolean {
+  return code === PLAIN_SEPARATOR || code === LENGTHENED_SEPARATOR;
 }
 
 const TOPIC_KIND = "t".charCodeAt(0);
+const MEMBER_KIND = "m".charCodeAt(0);
 const PLAIN_SEPARATOR = ":".charCodeAt(0);
 const LENGTHENED_SEPARATOR = "+".charCodeAt(0);
 
