@@ -6,6 +6,7 @@ import type { AdapterPacket } from "./envelope.ts";
 import type { DeliveryEncoder, MemberSocket } from "./delivery.ts";
 import { hasRoomAt, isTopicRoom, memberOfRoom, memberRoom, NAMESPACE } from "./naming.ts";
 import { publishCommands, type PublishAnswer, type PublishCommands } from "./publish-command.ts";
+import type { RoomTable } from "./room-table.ts";
 import { batchWritesPerTick } from "./tick-writes.ts";
 
 /**
@@ -42,8 +43,6 @@ interface ClusterBroadcastMessage {
 /** The parts of ShardedRedisAdapter (and its ClusterAdapter/in-memory bases) used here. */
 export interface ShardedAdapter {
   readonly uid: string;
-  /** Room → ids of its members on this node; kept by `joinRoom`/`leaveRoom` here, not the adapter. */
-  readonly rooms: Map<string, Set<string>>;
   /** The in-memory room walk: calls `visit` once per local socket of the rooms, skipping `except`. */
   apply(options: RoomOptions, visit: (socket: MemberSocket) => void): void;
   /** The ids of the local members in `exceptRooms`, for the walk to skip. */
@@ -94,37 +93,41 @@ export function guardSubscriber(
 }
 
 /**
- * `broadcastsByTopicRoom` counts the broadcasts each topic room with members here received on
- * this node (local and from other nodes); `leaveRoom`'s caller drops a room's count with it.
+ * The adapter walks `rooms` (kept by `joinRoom`/`leaveRoom`) instead of its own room map, which
+ * stays empty. `broadcastsByTopicRoom` counts the broadcasts each topic room with members here
+ * received on this node (local and from other nodes); `leaveRoom`'s caller drops a room's count
+ * with it.
  */
 export function createAdapter(
   namespace: AdapterNamespace,
   publisher: Redis,
   subscriber: GuardedSubscriber,
   channelPrefix: string,
+  rooms: RoomTable,
   broadcastsByTopicRoom: Map<string, number>,
 ): ShardedAdapter {
   const adapter = createShardedAdapter(publisher, subscriber, { channelPrefix, subscriptionMode: "dynamic" })(namespace) as unknown as ShardedAdapter;
   namespace.adapter = adapter;
-  keepRoomsHere(adapter, subscriber);
-  walkSingleRoomsDirectly(adapter, namespace, broadcastsByTopicRoom);
+  keepRoomsHere(adapter, subscriber, rooms);
+  walkRoomsDirectly(adapter, namespace, rooms, broadcastsByTopicRoom);
   readBroadcastsDirectly(adapter);
   return adapter;
 }
 
 /**
  * Room membership and room channel subscriptions are kept by this lib (`joinRoom`, `leaveRoom`,
- * `memberChannel`) instead of the adapter's `addAll`/`del`/`delAll` and its dynamic mode's room
- * listeners, which cost per connection: a Set of the socket's rooms (`sids`), a handler per
- * subscribed channel in a Map keyed by the channel's name, and for the member's own room (`m:<id>`,
- * for push and reply) a room of its own, with a Set of one member. Here a member's topic rooms are
- * on its MemberSocket, its own room is a channel subscribed without a room in the adapter (the
- * walk finds the member by the id in the room's name), and every room channel's messages reach
- * the adapter through one listener. The adapter still publishes to the same channels (dynamic
- * mode), walks `rooms` and decodes; other nodes see no difference on the wire. Without `sids`, a
- * remote `fetchSockets`/`addSockets`/`socketRooms` would see no socket here: this lib sends none.
+ * `memberChannel`) instead of the adapter's `addAll`/`del`/`delAll`, room map and its dynamic
+ * mode's room listeners, which cost per connection: a Set of the socket's rooms (`sids`), a Set per
+ * room even of one member, a handler per subscribed channel in a Map keyed by the channel's name,
+ * and for the member's own room (`m:<id>`, for push and reply) a room of its own. Here a member's
+ * topic rooms are on its MemberSocket, a room's members in a RoomTable, its own room is a channel
+ * subscribed without a room behind it (the walk finds the member by the id in the room's name),
+ * and every room channel's messages reach the adapter through one listener. The adapter still
+ * publishes to the same channels (dynamic mode) and decodes: other nodes see no difference on
+ * the wire. Its room map stays empty, so its own walk and a remote `fetchSockets`/`addSockets`/
+ * `socketRooms` would see no socket here: this lib uses none of them.
  */
-function keepRoomsHere(adapter: ShardedAdapter, subscriber: GuardedSubscriber): void {
+function keepRoomsHere(adapter: ShardedAdapter, subscriber: GuardedSubscriber, rooms: RoomTable): void {
   adapter.removeAllListeners("create-room");
   adapter.removeAllListeners("delete-room");
   const roomOffset = Buffer.byteLength(adapter.channel);
@@ -134,32 +137,21 @@ function keepRoomsHere(adapter: ShardedAdapter, subscriber: GuardedSubscriber): 
   adapter.computeExceptSids = (exceptRooms) => {
     const ids = new Set<string>();
     for (const room of exceptRooms) {
-      const memberId = memberOfRoom(room);
-      if (memberId !== undefined) ids.add(memberId);
-      else for (const id of adapter.rooms.get(room) ?? []) ids.add(id);
+      const members = memberOfRoom(room) ?? rooms.membersOf(room) ?? [];
+      for (const id of typeof members === "string" ? [members] : members) ids.add(id);
     }
     return ids;
   };
 }
 
 /** Also subscribes the room's channel when it is the room's first member here. */
-export function joinRoom(adapter: ShardedAdapter, subscriber: GuardedSubscriber, socket: MemberSocket, room: string): void {
-  if (!socket.enter(room)) return;
-  let members = adapter.rooms.get(room);
-  if (members === undefined) {
-    members = new Set();
-    adapter.rooms.set(room, members);
-    void subscriber.ssubscribe(adapter.dynamicChannel(room));
-  }
-  members.add(socket.id);
+export function joinRoom(adapter: ShardedAdapter, subscriber: GuardedSubscriber, rooms: RoomTable, socket: MemberSocket, room: string): void {
+  if (socket.enter(room) && rooms.add(room, socket.id)) void subscriber.ssubscribe(adapter.dynamicChannel(room));
 }
 
 /** True when the room's last member here left (its channel is unsubscribed then). */
-export function leaveRoom(adapter: ShardedAdapter, subscriber: GuardedSubscriber, socket: MemberSocket, room: string): boolean {
-  if (!socket.leave(room)) return false;
-  const members = adapter.rooms.get(room);
-  if (members === undefined || !members.delete(socket.id) || members.size > 0) return false;
-  adapter.rooms.delete(room);
+export function leaveRoom(adapter: ShardedAdapter, subscriber: GuardedSubscriber, rooms: RoomTable, socket: MemberSocket, room: string): boolean {
+  if (!socket.leave(room) || !rooms.delete(room, socket.id)) return false;
   void subscriber.sunsubscribe(adapter.dynamicChannel(room));
   return true;
 }
@@ -170,37 +162,31 @@ export function memberChannel(adapter: ShardedAdapter, memberId: string): string
 }
 
 /**
- * Every broadcast of this lib names one room. The in-memory walk collects each visited socket id
- * into a new Set to skip sockets that are in several of the rooms; with one room there are none,
- * so the walk goes over the room's members as they are (the same visits, in the same order).
- * This lib walks rooms for broadcasts only, so the walk is also where a topic room's broadcasts
- * are counted: once per broadcast, whichever node it came from.
+ * The adapter's room walk over the RoomTable and the member rooms, for broadcasts only (this lib
+ * asks the adapter for nothing else), so it is also where a topic room's broadcasts are counted:
+ * once per broadcast, whichever node it came from. Every broadcast of this lib names one room:
+ * no Set of visited ids is made for it, as the in-memory walk makes to skip members met in
+ * several rooms (the same visits, in join order).
  */
-function walkSingleRoomsDirectly(adapter: ShardedAdapter, namespace: AdapterNamespace, broadcastsByTopicRoom: Map<string, number>): void {
-  const walkRooms = adapter.apply.bind(adapter);
+function walkRoomsDirectly(adapter: ShardedAdapter, namespace: AdapterNamespace, rooms: RoomTable, broadcastsByTopicRoom: Map<string, number>): void {
   adapter.apply = (options, visit) => {
-    if (options.rooms.size !== 1) return walkRooms(options, visit);
-    const [room] = options.rooms;
-    const members = adapter.rooms.get(room!);
-    if (members === undefined) return visitMember(adapter, namespace, options, visit);
-    if (isTopicRoom(room!)) broadcastsByTopicRoom.set(room!, (broadcastsByTopicRoom.get(room!) ?? 0) + 1);
     const except = options.except.size === 0 ? undefined : adapter.computeExceptSids(options.except);
-    for (const id of members) {
-      if (except?.has(id)) continue;
-      const socket = namespace.sockets.get(id);
-      if (socket !== undefined) visit(socket);
+    const visited = options.rooms.size > 1 ? new Set<string>() : undefined;
+    for (const room of options.rooms) {
+      const members = rooms.membersOf(room) ?? memberOfRoom(room);
+      if (members === undefined) continue;
+      if (isTopicRoom(room)) broadcastsByTopicRoom.set(room, (broadcastsByTopicRoom.get(room) ?? 0) + 1);
+      if (typeof members === "string") visitMember(namespace, members, except, visited, visit);
+      else for (const id of members) visitMember(namespace, id, except, visited, visit);
     }
   };
 }
 
-/** A member's own room is no room of the adapter: its member is named by it. */
-function visitMember(adapter: ShardedAdapter, namespace: AdapterNamespace, options: RoomOptions, visit: (socket: MemberSocket) => void): void {
-  const [room] = options.rooms;
-  const memberId = memberOfRoom(room!);
-  if (memberId === undefined) return;
-  const socket = namespace.sockets.get(memberId);
-  if (socket === undefined || (options.except.size > 0 && adapter.computeExceptSids(options.except).has(memberId))) return;
-  visit(socket);
+function visitMember(namespace: AdapterNamespace, id: string, except: Set<string> | undefined, visited: Set<string> | undefined, visit: (socket: MemberSocket) => void): void {
+  if (except?.has(id) || visited?.has(id)) return;
+  visited?.add(id);
+  const socket = namespace.sockets.get(id);
+  if (socket !== undefined) visit(socket);
 }
 
 /**
@@ -232,8 +218,8 @@ function roomOptions(room: string, exceptRoom: string | undefined): RoomOptions 
  * stall behind) Redis; the in-memory broadcast underneath it does not. Nothing is encoded for a
  * room without members here (the bridge has none at all).
  */
-export function deliverLocally(adapter: ShardedAdapter, packet: AdapterPacket, room: string, exceptRoom: string | undefined): void {
-  if (!adapter.rooms.has(room)) return;
+export function deliverLocally(adapter: ShardedAdapter, rooms: RoomTable, packet: AdapterPacket, room: string, exceptRoom: string | undefined): void {
+  if (!rooms.has(room)) return;
   InMemoryAdapter.prototype.broadcast.call(adapter as unknown as InMemoryAdapter, packet, roomOptions(room, exceptRoom));
 }
 
@@ -287,9 +273,9 @@ export function publishCommandsFor(adapter: ShardedAdapter, publisher: Redis): P
 }
 
 /** The channels subscribed right now (for re-subscribing after an outage). */
-export function subscribedChannels(adapter: ShardedAdapter, memberIds: Iterable<string>): string[] {
+export function subscribedChannels(adapter: ShardedAdapter, rooms: RoomTable, memberIds: Iterable<string>): string[] {
   const channels = [adapter.channel, adapter.responseChannel];
-  for (const room of adapter.rooms.keys()) channels.push(adapter.dynamicChannel(room));
+  for (const room of rooms.names()) channels.push(adapter.dynamicChannel(room));
   for (const memberId of memberIds) channels.push(memberChannel(adapter, memberId));
   return channels;
 }

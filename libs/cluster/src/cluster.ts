@@ -22,6 +22,7 @@ import type { PublishCommands } from "./publish-command.ts";
 import { packetOf, type AdapterPacket, type Envelope } from "./envelope.ts";
 import { DEFAULT_KEY_PREFIX, NAMESPACE, memberRoom, redisNames, topicOfRoom, topicRoom } from "./naming.ts";
 import { NodeRegistry } from "./registry.ts";
+import { RoomTable } from "./room-table.ts";
 import { TOPICS_REQUEST, mergeTopicCounts, type TopicCount } from "./topics.ts";
 
 /** Registry defaults: a dead node is noticed within TTL + one heartbeat (~20 s). */
@@ -49,6 +50,7 @@ class ClusterNode implements Cluster {
   private readonly adapter: ShardedAdapter;
   private readonly publishCommands: PublishCommands | undefined;
   private readonly registry: NodeRegistry;
+  private readonly rooms = new RoomTable();
   /** Broadcasts received per topic room while it has members here (see createAdapter). */
   private readonly broadcastsByTopicRoom = new Map<string, number>();
   /** One error log per outage; every failure still counts. */
@@ -88,7 +90,7 @@ class ClusterNode implements Cluster {
       this.stats.subscriptionErrors++;
       this.logger.warn({ err: error, command, channels }, "cluster subscription change failed; re-issued when Redis is back");
     });
-    this.adapter = createAdapter(this.namespace, this.redis, this.guardedSubscriber, names.adapterChannelPrefix, this.broadcastsByTopicRoom);
+    this.adapter = createAdapter(this.namespace, this.redis, this.guardedSubscriber, names.adapterChannelPrefix, this.rooms, this.broadcastsByTopicRoom);
     this.publishCommands = publishCommandsFor(this.adapter, this.redis);
 
     this.registry = new NodeRegistry({
@@ -127,7 +129,7 @@ class ClusterNode implements Cluster {
 
   subscribe(memberId: string, topic: string): void {
     const socket = this.namespace.sockets.get(memberId);
-    if (socket !== undefined) joinRoom(this.adapter, this.guardedSubscriber, socket, topicRoom(topic));
+    if (socket !== undefined) joinRoom(this.adapter, this.guardedSubscriber, this.rooms, socket, topicRoom(topic));
   }
 
   unsubscribe(memberId: string, topic: string): void {
@@ -150,12 +152,12 @@ class ClusterNode implements Cluster {
     const packet = packetOf({ kind: "broadcast", broadcast, historyId: options?.historyId });
     const room = topicRoom(broadcast.topic);
     const exceptRoom = exceptRoomOf(options);
-    deliverLocally(this.adapter, packet, room, exceptRoom);
+    deliverLocally(this.adapter, this.rooms, packet, room, exceptRoom);
     this.publish(packet, room, exceptRoom, broadcast.topic, published, context);
   }
 
   localBroadcast(broadcast: Broadcast, options?: BroadcastOptions): void {
-    deliverLocally(this.adapter, packetOf({ kind: "broadcast", broadcast, historyId: options?.historyId }), topicRoom(broadcast.topic), exceptRoomOf(options));
+    deliverLocally(this.adapter, this.rooms, packetOf({ kind: "broadcast", broadcast, historyId: options?.historyId }), topicRoom(broadcast.topic), exceptRoomOf(options));
   }
 
   push(memberId: string, message: Message): Promise<boolean> {
@@ -167,7 +169,7 @@ class ClusterNode implements Cluster {
   }
 
   localMembers(topic: string): number {
-    return this.adapter.rooms.get(topicRoom(topic))?.size ?? 0;
+    return this.rooms.size(topicRoom(topic));
   }
 
   async topics(): Promise<TopicCount[]> {
@@ -255,7 +257,7 @@ class ClusterNode implements Cluster {
   }
 
   private leave(socket: MemberSocket, room: string): void {
-    if (leaveRoom(this.adapter, this.guardedSubscriber, socket, room)) this.broadcastsByTopicRoom.delete(room);
+    if (leaveRoom(this.adapter, this.guardedSubscriber, this.rooms, socket, room)) this.broadcastsByTopicRoom.delete(room);
   }
 
   private publishFailed(error: unknown, topic: string): void {
@@ -274,7 +276,7 @@ class ClusterNode implements Cluster {
    */
   private resubscribe(): void {
     if (this.closed) return;
-    for (const channel of subscribedChannels(this.adapter, this.namespace.sockets.keys())) void this.guardedSubscriber.ssubscribe(channel);
+    for (const channel of subscribedChannels(this.adapter, this.rooms, this.namespace.sockets.keys())) void this.guardedSubscriber.ssubscribe(channel);
     if (!this.subscriptionsLost) return;
     void this.subscriptionsSettled().then(() => {
       if (this.closed || !this.subscriptionsLost || this.subscriber.status !== "ready") return;
@@ -291,9 +293,9 @@ class ClusterNode implements Cluster {
 
   private localTopics(): TopicCount[] {
     const counts: TopicCount[] = [];
-    for (const [room, members] of this.adapter.rooms) {
+    for (const [room, members] of this.rooms.counts()) {
       const topic = topicOfRoom(room);
-      if (topic !== undefined) counts.push({ topic, members: members.size, messages: this.broadcastsByTopicRoom.get(room) ?? 0 });
+      if (topic !== undefined) counts.push({ topic, members, messages: this.broadcastsByTopicRoom.get(room) ?? 0 });
     }
     return counts;
   }
