@@ -94,7 +94,7 @@ const SCENARIOS: Scenario[] = [
   { name: "steady-handler", clients: scale(2000, 200), topics: scale(100, 20), messages: scale(12_000, 1_000), rate: 1_500, payloadBytes: 100, path: "handler", targets: ["switchboard"], publish: true },
   { name: "saturation", clients: scale(2000, 200), topics: scale(100, 20), messages: scale(30_000, 3_000), rate: 20_000, payloadBytes: 100, path: "to", targets: ALL, publish: true },
   { name: "fanout", clients: scale(2000, 200), topics: 1, messages: scale(300, 60), rate: 50, payloadBytes: 100, path: "to", targets: ALL, publish: true },
-  { name: "payload-4k", clients: scale(2000, 200), topics: scale(100, 20), messages: scale(6_000, 800), rate: 600, payloadBytes: 4096, path: "to", targets: ALL, publish: true },
+  { name: "payload-4k", clients: scale(2000, 200), topics: scale(100, 20), messages: scale(6_000, 800), rate: 600, payloadBytes: 4096, path: "to", targets: ALL, publish: true, rounds: JUDGED_ROUNDS },
   { name: "idle-memory", clients: scale(10_000, 600), topics: scale(10_000, 600), messages: 0, rate: 0, payloadBytes: 0, path: "to", targets: ALL, publish: false, rounds: JUDGED_ROUNDS },
   // Join throughput: every client joins 20 topics of its own (20 pipelined joins per socket, each with its own token).
   { name: "join-rate", clients: scale(1000, 200), topics: scale(20_000, 4_000), joinsPerClient: 20, messages: 0, rate: 0, payloadBytes: 0, path: "to", targets: ALL, publish: false, rounds: JUDGED_ROUNDS },
