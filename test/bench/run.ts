@@ -436,13 +436,14 @@ function ratio(value: number | undefined, base: number | undefined): number | un
   return value / base;
 }
 
-/** One round's ratio as it is; several as their median with the lowest and highest. */
-function ratioCell(ratios: Array<number | undefined>): string {
-  const known = ratios.filter((value): value is number => value !== undefined).sort((a, b) => a - b);
+/** One value as it is; several as their median with the lowest and highest. */
+function spreadCell(values: Array<number | undefined>, digits: number, unit = ""): string {
+  const known = values.filter((value): value is number => value !== undefined && Number.isFinite(value)).sort((a, b) => a - b);
   if (known.length === 0) return "–";
   const middle = known.length / 2;
   const median = known.length % 2 === 1 ? known[Math.floor(middle)]! : (known[middle - 1]! + known[middle]!) / 2;
-  return known.length === 1 ? `${median.toFixed(2)}×` : `${median.toFixed(2)}× (${known[0]!.toFixed(2)}–${known[known.length - 1]!.toFixed(2)})`;
+  const shown = `${median.toFixed(digits)}${unit}`;
+  return known.length === 1 ? shown : `${shown} (${known[0]!.toFixed(digits)}–${known[known.length - 1]!.toFixed(digits)})`;
 }
 
 /** The metrics of the ratio table, in its column order. */
@@ -482,8 +483,27 @@ function markdown(results: RunResult[], meta: Record<string, unknown>): string {
         return base ? [{ ours, base }] : [];
       });
       if (pairs.length === 0) continue;
-      const cells = RATIO_METRICS.map((metric) => ratioCell(pairs.map(({ ours, base }) => ratio(metric(ours), metric(base)))));
+      const cells = RATIO_METRICS.map((metric) => spreadCell(pairs.map(({ ours, base }) => ratio(metric(ours), metric(base))), 2, "×"));
       lines.push(`| ${scenario}${pairs.length > 1 ? ` (${pairs.length} rounds)` : ""} | ${baseTarget} | ${cells.join(" | ")} |`);
+    }
+  }
+  const rounded = results.filter((r) => r.rounds > 1);
+  if (rounded.length > 0) {
+    lines.push(
+      "",
+      "## Medians over rounds (lowest–highest)",
+      "",
+      "| scenario | target | deliveries/s | CPU µs/delivery | p99 ms | RSS KiB/conn | joins/s/node | CPU µs/join |",
+      "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    );
+    for (const scenario of new Set(rounded.map((r) => r.scenario))) {
+      for (const target of new Set(rounded.filter((r) => r.scenario === scenario).map((r) => r.target))) {
+        const runs = rounded.filter((r) => r.scenario === scenario && r.target === target);
+        const cell = (metric: (r: RunResult) => number | undefined, digits: number) => spreadCell(runs.map(metric), digits);
+        lines.push(
+          `| ${scenario} | ${target} | ${cell((r) => r.publish?.deliveriesPerSecond, 0)} | ${cell((r) => r.serverCpuMicrosPerDelivery, 2)} | ${cell((r) => r.publish?.latencyMs.p99, 1)} | ${cell((r) => r.rssKiBPerConnection, 1)} | ${cell((r) => r.joinsPerSecondPerNode, 0)} | ${cell((r) => r.serverCpuMicrosPerJoin, 0)} |`,
+        );
+      }
     }
   }
   const broken = results.find((r) => r.scenario === "broken-run");
