@@ -7,6 +7,7 @@ import type { Frame } from "@switchboard/protocol";
 import { BaseConnection } from "./connection.ts";
 import type { ConnectionHost, Handshake } from "./connection.ts";
 import { MAX_CLOSE_REASON_BYTES } from "./limits.ts";
+import { compactListenerTable } from "./listener-table.ts";
 import { Rfc6455 } from "./rfc6455-codes.ts";
 import type { TransportKind } from "./types.ts";
 import { wireBytesOf } from "./ws-frame.ts";
@@ -121,6 +122,8 @@ export class WebSocketConnection extends BaseConnection {
     ws.on("message", onMessage);
     ws.on("error", onError);
     ws.on("close", onClose);
+    // ws adds no listener to its WebSocket on a server: these three are all, for its life.
+    compactListenerTable(ws);
   }
 
   get transport(): TransportKind {
