@@ -192,7 +192,12 @@ export function createTransportServer(options: TransportOptions, heartbeat: Engi
     if (!admission.ok) return refuseUpgrade(socket, admission.status);
     if (socket.destroyed) return;
     const handshake: Handshake = { serializer: admission.negotiated.serializer, params: admission.negotiated.params, remoteAddress: admission.remoteAddress };
-    phoenixSockets.handleUpgrade(req, socket, head, (ws) => accept(new WebSocketConnection(newConnectionId(), handshake, ws, socket, host)));
+    phoenixSockets.handleUpgrade(req, socket, head, (ws) => {
+      // ws listens for the socket's errors from here on; with ours beside it the socket would keep
+      // an array of two listeners for its life.
+      socket.removeListener("error", onUpgradeSocketError);
+      accept(new WebSocketConnection(newConnectionId(), handshake, ws, socket, host));
+    });
   };
 
   /**

@@ -104,3 +104,12 @@ function maskedTextFrame(text: string): Buffer {
   const payload = Buffer.from(text);
   return Buffer.concat([Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff, 0, 0, 0, 0]), payload]);
 }
+
+test("after the upgrade only ws listens for the TCP socket's errors, and an error there still ends the connection", async () => {
+  const { connection } = await connect();
+  const socket = (connection as unknown as { socket: import("node:net").Socket }).socket;
+  assert.equal(socket.listenerCount("error"), 1, "the upgrade's own error listener was removed");
+  const closed = new Promise<number>((resolve) => connection.on("close", (code) => resolve(code)));
+  socket.emit("error", new Error("connection reset"));
+  assert.equal(await closed, 1006);
+});
