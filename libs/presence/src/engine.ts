@@ -81,6 +81,12 @@ export class PresenceEngine {
   /** Per topic with a diff waiting, the state `list` has shown since the diff was started. */
   private readonly shownStates = new Map<string, PresenceState>();
   private readonly log: Logger;
+  /**
+   * The last small-topic join made here and the state its diff carried. A joiner's
+   * `presence_state` follows its track at once (Phoenix apps track, then push the list), and while
+   * that entry is its topic's only one the state is the same: built once, not twice.
+   */
+  private lastJoin: { topic: string; memberId: string; entry: Entry; state: PresenceState } | undefined;
   private dirty = false;
   private seq = 0;
   private generation = 0;
@@ -110,7 +116,7 @@ export class PresenceEngine {
       if (!topics) this.memberTopics.set(memberId, (topics = new Set()));
       topics.add(topic);
     }
-    this.changedLocally(topic, before, entry);
+    this.changedLocally(topic, memberId, before, entry);
     return entry.ref;
   }
 
@@ -119,7 +125,7 @@ export class PresenceEngine {
     if (!before) return;
     const entry: Entry = { key: before.key, ref: this.nextRef(), prevRef: before.ref, order: before.order, meta: { ...meta } };
     this.owned.set(topic, memberId, entry);
-    this.changedLocally(topic, before, entry);
+    this.changedLocally(topic, memberId, before, entry);
   }
 
   untrack(topic: string, memberId: string): void {
@@ -130,7 +136,7 @@ export class PresenceEngine {
     const topics = this.memberTopics.get(memberId);
     topics?.delete(topic);
     if (topics?.size === 0) this.memberTopics.delete(memberId);
-    this.changedLocally(topic, before, undefined);
+    this.changedLocally(topic, memberId, before, undefined);
   }
 
   untrackAll(memberId: string): void {
@@ -381,7 +387,7 @@ export class PresenceEngine {
     return replica ? [{ owner, generation: replica.generation, stateVector: replica.stateVector() }] : [];
   }
 
-  private changedLocally(topic: string, before: Entry | undefined, after: Entry | undefined): void {
+  private changedLocally(topic: string, memberId: string, before: Entry | undefined, after: Entry | undefined): void {
     if (!this.dirty) {
       this.dirty = true;
       this.options.onDirty();
@@ -392,7 +398,9 @@ export class PresenceEngine {
       return batch.diff.change(before, after, true);
     }
     if (this.options.hasMembers?.(topic) === false) return;
-    this.deliver(topic, changeDiff(before, after));
+    const diff = changeDiff(before, after);
+    this.lastJoin = after ? { topic, memberId, entry: after, state: diff.joins } : undefined;
+    this.deliver(topic, diff);
   }
 
   /** The topic's waiting diff, started if the topic is large; undefined for a small topic without one. */
@@ -405,6 +413,8 @@ export class PresenceEngine {
   }
 
   private currentState(topic: string): PresenceState {
+    const last = this.lastJoin;
+    if (last?.topic === topic && this.owned.get(topic, last.memberId) === last.entry && this.entriesIn(topic) === 1) return last.state;
     const entries: Entry[] = [...this.owned.entriesOf(topic)];
     for (const replica of this.replicas.values()) entries.push(...replica.entriesOf(topic));
     return toPresenceState(entries);

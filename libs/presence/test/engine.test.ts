@@ -29,6 +29,33 @@ describe("presence engine, one node", () => {
     assert.equal(node.engine.entries(), 1);
   });
 
+  it("lists a one-member topic right after its join with the state its diff carried, and only while that entry is the topic's one", () => {
+    const cluster = new MemoryCluster();
+    const node = cluster.add("a");
+    const other = cluster.add("b");
+    node.engine.track("t", "s1", "alice", { online_at: "1" });
+    assert.equal(node.engine.list("t"), node.diffs[0]!.diff.joins, "built once for the diff and the joiner's presence_state");
+
+    const second = node.engine.track("t", "s2", "bob", {});
+    assert.deepEqual(Object.keys(node.engine.list("t")), ["alice", "bob"], "a second member: the whole topic again");
+    node.engine.untrack("t", "s2");
+    const [aliceMeta] = node.engine.list("t").alice!.metas;
+    assert.deepEqual(node.engine.list("t"), { alice: { metas: [aliceMeta] } });
+    assert.notEqual(aliceMeta!.phx_ref, second);
+
+    node.engine.track("u", "s1", "alice", {});
+    node.engine.untrack("u", "s1");
+    assert.deepEqual(node.engine.list("u"), {}, "its entry gone");
+    node.engine.track("v", "s1", "alice", { tab: 1 });
+    node.engine.update("v", "s1", { tab: 2 });
+    assert.deepEqual(node.engine.list("v").alice!.metas.map((meta) => meta.tab), [2], "replaced by an update");
+
+    node.engine.track("w", "s1", "alice", {});
+    other.engine.track("w", "s9", "zed", {});
+    cluster.settle();
+    assert.deepEqual(Object.keys(node.engine.list("w")), ["alice", "zed"], "another node's member of the topic");
+  });
+
   it("lists keys sorted and a multi-tab user's metas in join order", () => {
     const cluster = new MemoryCluster();
     const { engine } = cluster.add("a");
