@@ -6,6 +6,7 @@ import type { AdapterPacket } from "./envelope.ts";
 import type { DeliveryEncoder, MemberSocket } from "./delivery.ts";
 import { hasRoomAt, isTopicRoom, memberOfRoom, memberRoom, NAMESPACE } from "./naming.ts";
 import { publishCommands, type PublishAnswer, type PublishCommands } from "./publish-command.ts";
+import { valuesOf } from "./one-or-set.ts";
 import type { RoomTable } from "./room-table.ts";
 import { batchWritesPerTick } from "./tick-writes.ts";
 
@@ -137,8 +138,7 @@ function keepRoomsHere(adapter: ShardedAdapter, subscriber: GuardedSubscriber, r
   adapter.computeExceptSids = (exceptRooms) => {
     const ids = new Set<string>();
     for (const room of exceptRooms) {
-      const members = memberOfRoom(room) ?? rooms.membersOf(room) ?? [];
-      for (const id of typeof members === "string" ? [members] : members) ids.add(id);
+      for (const id of valuesOf(memberOfRoom(room) ?? rooms.membersOf(room))) ids.add(id);
     }
     return ids;
   };

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Broadcast, Frame } from "@switchboard/protocol";
 import type { Member } from "./api.ts";
 import { envelopeOf, type Envelope } from "./envelope.ts";
+import { valuesOf, withoutValue, withValue, type OneOrSet } from "./one-or-set.ts";
 
 export interface DeliveryCounters {
   localDeliveries: number;
@@ -109,7 +110,7 @@ export class DeliveryEncoder {
  */
 export class MemberSocket {
   readonly client = this;
-  private topicRooms: string | Set<string> | undefined;
+  private topicRooms: OneOrSet | undefined;
 
   constructor(readonly member: Member) {}
 
@@ -119,33 +120,22 @@ export class MemberSocket {
 
   /** False if the member is in the room already. */
   enter(room: string): boolean {
-    const rooms = this.topicRooms;
-    if (rooms === undefined) this.topicRooms = room;
-    else if (typeof rooms === "string") {
-      if (rooms === room) return false;
-      this.topicRooms = new Set([rooms, room]);
-    } else {
-      if (rooms.has(room)) return false;
-      rooms.add(room);
-    }
+    const rooms = withValue(this.topicRooms, room);
+    if (rooms === undefined) return false;
+    this.topicRooms = rooms;
     return true;
   }
 
   /** False if the member was not in the room. */
   leave(room: string): boolean {
-    const rooms = this.topicRooms;
-    if (typeof rooms === "string") {
-      if (rooms !== room) return false;
-      this.topicRooms = undefined;
-      return true;
-    }
-    return rooms?.delete(room) ?? false;
+    const rooms = withoutValue(this.topicRooms, room);
+    if (rooms === false) return false;
+    this.topicRooms = rooms;
+    return true;
   }
 
   rooms(): string[] {
-    const rooms = this.topicRooms;
-    if (rooms === undefined) return [];
-    return typeof rooms === "string" ? [rooms] : [...rooms];
+    return valuesOf(this.topicRooms);
   }
 
   writeToEngine(encodedPackets: readonly unknown[]): void {

@@ -1,5 +1,4 @@
-/** The ids of a room's members on this node: one id, or a Set of them in join order. */
-export type RoomMembers = string | Set<string>;
+import { countOf, withoutValue, withValue, type OneOrSet } from "./one-or-set.ts";
 
 /**
  * Topic rooms with members on this node → those members' ids, in place of the adapter's `rooms`
@@ -7,9 +6,10 @@ export type RoomMembers = string | Set<string>;
  * one member here, and a Set of one is ≈ 150 B of heap); it becomes a Set at its second member.
  */
 export class RoomTable {
-  private readonly rooms = new Map<string, RoomMembers>();
+  private readonly rooms = new Map<string, OneOrSet>();
 
-  membersOf(room: string): RoomMembers | undefined {
+  /** The room's members here: one id, or a Set of them in join order. */
+  membersOf(room: string): OneOrSet | undefined {
     return this.rooms.get(room);
   }
 
@@ -18,23 +18,21 @@ export class RoomTable {
   }
 
   size(room: string): number {
-    return sizeOf(this.rooms.get(room));
+    return countOf(this.rooms.get(room));
   }
 
   /** True when the room is new on this node. The caller adds a member once. */
   add(room: string, memberId: string): boolean {
     const members = this.rooms.get(room);
-    if (members === undefined) this.rooms.set(room, memberId);
-    else if (typeof members === "string") this.rooms.set(room, new Set([members, memberId]));
-    else members.add(memberId);
+    const added = withValue(members, memberId);
+    if (added !== undefined && added !== members) this.rooms.set(room, added);
     return members === undefined;
   }
 
   /** True when the room's last member on this node left. */
   delete(room: string, memberId: string): boolean {
-    const members = this.rooms.get(room);
-    if (members === undefined) return false;
-    if (typeof members === "string" ? members !== memberId : !members.delete(memberId) || members.size > 0) return false;
+    const rest = withoutValue(this.rooms.get(room), memberId);
+    if (rest !== undefined) return false;
     this.rooms.delete(room);
     return true;
   }
@@ -44,11 +42,6 @@ export class RoomTable {
   }
 
   *counts(): IterableIterator<[room: string, members: number]> {
-    for (const [room, members] of this.rooms) yield [room, sizeOf(members)];
+    for (const [room, members] of this.rooms) yield [room, countOf(members)];
   }
-}
-
-function sizeOf(members: RoomMembers | undefined): number {
-  if (members === undefined) return 0;
-  return typeof members === "string" ? 1 : members.size;
 }

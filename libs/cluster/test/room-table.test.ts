@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { valuesOf } from "../src/one-or-set.ts";
 import { RoomTable } from "../src/room-table.ts";
 
-function idsOf(table: RoomTable, room: string): string[] {
-  const members = table.membersOf(room);
-  if (members === undefined) return [];
-  return typeof members === "string" ? [members] : [...members];
-}
+const idsOf = (table: RoomTable, room: string) => valuesOf(table.membersOf(room));
 
 describe("RoomTable", () => {
   it("keeps a room's members in join order, from one id to a Set and back to no room", () => {
