@@ -446,15 +446,15 @@ function spreadCell(values: Array<number | undefined>, digits: number, unit = ""
   return known.length === 1 ? shown : `${shown} (${known[0]!.toFixed(digits)}–${known[known.length - 1]!.toFixed(digits)})`;
 }
 
-/** The metrics of the ratio table, in its column order. */
-const RATIO_METRICS: Array<(r: RunResult) => number | undefined> = [
-  (r) => r.publish?.deliveriesPerSecond,
-  (r) => r.serverCpuMicrosPerDelivery,
-  (r) => r.publish?.latencyMs.p99,
-  (r) => r.rssKiBPerConnection,
-  (r) => r.joinsPerSecondPerNode,
-  (r) => r.serverCpuMicrosPerJoin,
-  (r) => r.rejoinsPerSecond,
+/** The compared metrics, in the column order of the ratio and median tables; `digits` for a median of values. */
+const COMPARED_METRICS: Array<{ of: (r: RunResult) => number | undefined; digits: number }> = [
+  { of: (r) => r.publish?.deliveriesPerSecond, digits: 0 },
+  { of: (r) => r.serverCpuMicrosPerDelivery, digits: 2 },
+  { of: (r) => r.publish?.latencyMs.p99, digits: 1 },
+  { of: (r) => r.rssKiBPerConnection, digits: 1 },
+  { of: (r) => r.joinsPerSecondPerNode, digits: 0 },
+  { of: (r) => r.serverCpuMicrosPerJoin, digits: 0 },
+  { of: (r) => r.rejoinsPerSecond, digits: 0 },
 ];
 
 function markdown(results: RunResult[], meta: Record<string, unknown>): string {
@@ -483,7 +483,7 @@ function markdown(results: RunResult[], meta: Record<string, unknown>): string {
         return base ? [{ ours, base }] : [];
       });
       if (pairs.length === 0) continue;
-      const cells = RATIO_METRICS.map((metric) => spreadCell(pairs.map(({ ours, base }) => ratio(metric(ours), metric(base))), 2, "×"));
+      const cells = COMPARED_METRICS.map(({ of }) => spreadCell(pairs.map(({ ours, base }) => ratio(of(ours), of(base))), 2, "×"));
       lines.push(`| ${scenario}${pairs.length > 1 ? ` (${pairs.length} rounds)` : ""} | ${baseTarget} | ${cells.join(" | ")} |`);
     }
   }
@@ -493,16 +493,14 @@ function markdown(results: RunResult[], meta: Record<string, unknown>): string {
       "",
       "## Medians over rounds (lowest–highest)",
       "",
-      "| scenario | target | deliveries/s | CPU µs/delivery | p99 ms | RSS KiB/conn | joins/s/node | CPU µs/join |",
-      "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+      "| scenario | target | deliveries/s | CPU µs/delivery | p99 ms | RSS KiB/conn | joins/s/node | CPU µs/join | rejoins/s |",
+      "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     );
     for (const scenario of new Set(rounded.map((r) => r.scenario))) {
       for (const target of new Set(rounded.filter((r) => r.scenario === scenario).map((r) => r.target))) {
         const runs = rounded.filter((r) => r.scenario === scenario && r.target === target);
-        const cell = (metric: (r: RunResult) => number | undefined, digits: number) => spreadCell(runs.map(metric), digits);
-        lines.push(
-          `| ${scenario} | ${target} | ${cell((r) => r.publish?.deliveriesPerSecond, 0)} | ${cell((r) => r.serverCpuMicrosPerDelivery, 2)} | ${cell((r) => r.publish?.latencyMs.p99, 1)} | ${cell((r) => r.rssKiBPerConnection, 1)} | ${cell((r) => r.joinsPerSecondPerNode, 0)} | ${cell((r) => r.serverCpuMicrosPerJoin, 0)} |`,
-        );
+        const cells = COMPARED_METRICS.map(({ of, digits }) => spreadCell(runs.map(of), digits));
+        lines.push(`| ${scenario} | ${target} | ${cells.join(" | ")} |`);
       }
     }
   }
