@@ -35,7 +35,17 @@ export type Command =
    * Delivery is over once every expected (client, message) pair arrived and `graceMs` more passed
    * without (late duplicates still count), or when nothing arrived for `settleMs`.
    */
-  | { type: "publish"; messages: number; rate: number; payloadBytes: number; path: PublishPath; settleMs: number; graceMs: number }
+  | {
+      type: "publish";
+      /** Ids of this publish start here: a warm-up's ids come before the measured run's, so a straggler from it is told apart. */
+      firstId: number;
+      messages: number;
+      rate: number;
+      payloadBytes: number;
+      path: PublishPath;
+      settleMs: number;
+      graceMs: number;
+    }
   /** Join storm: once the clients of a killed node see their socket close, all rejoin through the first node at once. */
   | { type: "storm"; expected: number; timeoutMs: number };
 
@@ -45,6 +55,8 @@ export interface PublishResult {
   lost: number;
   duplicates: number;
   wrongTopic: number;
+  /** Deliveries of an earlier publish (a warm-up) that arrived during this one: 0 unless one was delivered late or twice. */
+  stale: number;
   publishSeconds: number;
   deliverySeconds: number;
   deliveriesPerSecond: number;
@@ -93,6 +105,8 @@ let topics = 0;
 let joinsPerClient = 1;
 let topicPrefix = "";
 let messages = 0;
+/** The first id of the current publish. */
+let firstId = 0;
 let latencies = new Float64Array(0);
 let latencyCount = 0;
 /** Every delivery received, and the (client, message) pairs received at least once. */
@@ -101,6 +115,7 @@ let firstArrivals = 0;
 let firstPublishAt = 0;
 let lastDeliveryAt = 0;
 let wrongTopic = 0;
+let stale = 0;
 let target: Target = "switchboard";
 let urls: string[] = [];
 let redisUrl = "";
@@ -112,9 +127,14 @@ function record(client: Client, payload: { id: number; t: number }): void {
     wrongTopic++;
     return;
   }
+  const index = payload.id - firstId;
+  if (index < 0) {
+    stale++;
+    return;
+  }
   arrivals++;
-  if (client.received[payload.id] === 0) firstArrivals++;
-  if (client.received[payload.id]! < 255) client.received[payload.id]!++;
+  if (client.received[index] === 0) firstArrivals++;
+  if (client.received[index]! < 255) client.received[index]!++;
   if (latencyCount < latencies.length) latencies[latencyCount++] = at - payload.t;
   lastDeliveryAt = at;
 }
@@ -281,16 +301,18 @@ async function joinAll(command: Extract<Command, { type: "join" }>): Promise<voi
 
 async function publish(command: Extract<Command, { type: "publish" }>): Promise<void> {
   messages = command.messages;
+  firstId = command.firstId;
   for (const client of clients) client.received = new Uint8Array(messages);
   const perTopic = new Array<number>(topics).fill(0);
   for (const client of clients) perTopic[client.topic]!++;
   let expected = 0;
-  for (let id = 0; id < messages; id++) expected += perTopic[id % topics]!;
+  for (let id = firstId; id < firstId + messages; id++) expected += perTopic[id % topics]!;
   latencies = new Float64Array(Math.min(expected, 5_000_000));
   latencyCount = 0;
   arrivals = 0;
   firstArrivals = 0;
   wrongTopic = 0;
+  stale = 0;
 
   const redis = new Redis(redisUrl);
   const emitter = target === "socketio" ? new Emitter(redis) : undefined;
@@ -313,7 +335,7 @@ async function publish(command: Extract<Command, { type: "publish" }>): Promise<
   await new Promise<void>((resolve) => {
     const tick = () => {
       const due = Math.min(messages, Math.ceil(((now() - firstPublishAt) / 1000) * command.rate));
-      while (sent < due) publishOne(sent++);
+      while (sent < due) publishOne(firstId + sent++);
       if (sent >= messages) resolve();
       else setTimeout(tick, 5);
     };
@@ -334,9 +356,9 @@ async function publish(command: Extract<Command, { type: "publish" }>): Promise<
   let delivered = 0;
   let duplicates = 0;
   for (const client of clients) {
-    for (let id = 0; id < messages; id++) {
-      const count = client.received[id]!;
-      if (id % topics !== client.topic) continue;
+    for (let index = 0; index < messages; index++) {
+      const count = client.received[index]!;
+      if ((firstId + index) % topics !== client.topic) continue;
       if (count > 0) delivered++;
       if (count > 1) duplicates += count - 1;
     }
@@ -349,6 +371,7 @@ async function publish(command: Extract<Command, { type: "publish" }>): Promise<
     lost: expected - delivered,
     duplicates,
     wrongTopic,
+    stale,
     publishSeconds,
     deliverySeconds,
     deliveriesPerSecond: delivered / Math.max(deliverySeconds, 1e-3),
