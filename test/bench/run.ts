@@ -60,15 +60,18 @@ const SETTLE_MS = 3_000;
  */
 const GRACE_MS = quick ? 1_000 : SETTLE_MS;
 /**
- * Before a measured publish, the same traffic for this long (at most half the measured count),
- * unmeasured but accounted: a server process fresh from its joins spends its first seconds of
- * deliveries compiling the delivery path (V8 tiers it up on its worker threads), once per process
- * life. Measured on the steady scenario, the bridge's first 3 s cost twice its later seconds and
- * a gateway's first second a fifth more; raw-ws's few lines warm within its joins. The measured
- * window is the steady state a long-running server lives in; the warm-up's own CPU per delivery
- * is kept in the JSON.
+ * Before a measured publish, the same traffic, unmeasured but accounted: a server process fresh
+ * from its joins compiles its delivery path during its first thousands of messages (V8 tiers
+ * functions up by their call counts, on its worker threads). Profiled in payload-4k (600
+ * messages/s), the bridge's compiler threads were a third of its CPU until about 4,000 messages
+ * in, then a twentieth; at steady load its first 3 s cost twice its later seconds and a gateway's
+ * a fifth more; raw-ws's few lines warm within its joins. So: at least WARMUP_SECONDS and
+ * WARMUP_MESSAGES, at most MAX_WARMUP_SECONDS and the measured count. The measured window is the
+ * steady state a long-running server lives in; the warm-up's own CPU per delivery is reported too.
  */
 const WARMUP_SECONDS = quick ? 1 : 3;
+const WARMUP_MESSAGES = quick ? 0 : 5_000;
+const MAX_WARMUP_SECONDS = 10;
 const STORM_CLOSE_TIMEOUT_MS = 10_000;
 /** Pause between the last join answer and the RSS reading (allocation after the replies: presence flushes, GC). */
 const RSS_SETTLE_MS = quick ? 250 : 1_000;
@@ -403,7 +406,9 @@ async function runOne(scenario: Scenario, target: Target, round: number, redis: 
     }
     if (scenario.publish) {
       const publishCommand = { type: "publish", rate: scenario.rate, payloadBytes: scenario.payloadBytes, path: scenario.path, settleMs: SETTLE_MS } as const;
-      const warmupMessages = scenario.killNodeMidway ? 0 : Math.min(Math.ceil(scenario.rate * WARMUP_SECONDS), Math.floor(scenario.messages / 2));
+      const warmupMessages = scenario.killNodeMidway
+        ? 0
+        : Math.min(Math.max(Math.ceil(scenario.rate * WARMUP_SECONDS), WARMUP_MESSAGES), scenario.rate * MAX_WARMUP_SECONDS, scenario.messages);
       if (warmupMessages > 0) {
         const warmupCpuBefore = servers.pids().reduce((total, pid) => total + cpuSeconds(pid), 0);
         const { result: warmup } = (await gen.ask({ ...publishCommand, firstId: 0, messages: warmupMessages, graceMs: 0 }, "result", 300_000)) as Extract<Reply, { type: "result" }>;
@@ -513,7 +518,7 @@ function markdown(results: RunResult[], meta: Record<string, unknown>): string {
     "",
     `Date ${meta.date}, commit ${meta.commit}, ${meta.machine}. ${NODES} nodes per target, one load-generator process, one Redis. Mode: ${meta.mode}.`,
     "Ratios are switchboard ÷ baseline measured in the same run (lower is better for CPU, latency and memory; higher for throughput). A scenario run in rounds (n/N) alternated its targets round by round (socket.io in the first round only); its ratios are the median of the rounds' ratios, lowest–highest in brackets.",
-    `Every publishing scenario but the broken run first publishes ${WARMUP_SECONDS} s of the same traffic (at most half its count), unmeasured but counted in lost, dup and clean: a fresh process compiles its delivery path then. Throughput, latency and CPU are of the measured publish; the warm-up's CPU per delivery is in brackets.`,
+    `Every publishing scenario but the broken run first publishes the same traffic for at least ${WARMUP_SECONDS} s and ${WARMUP_MESSAGES} messages (at most ${MAX_WARMUP_SECONDS} s and its measured count), unmeasured but counted in lost, dup and clean: a fresh process compiles its delivery path then. Throughput, latency and CPU are of the measured publish; the warm-up's CPU per delivery is in brackets.`,
     "",
     "| scenario | target | clients | deliveries/s | p50 ms | p99 ms | p999 ms | CPU µs/delivery | RSS KiB/conn | connects/s | joins/s/node | CPU µs/join (Redis) | loadgen CPU (joins) | rejoins/s | lost | dup | clean | machine busy |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
