@@ -6,7 +6,7 @@ import type { AdapterPacket } from "./envelope.ts";
 import type { DeliveryEncoder, MemberSocket } from "./delivery.ts";
 import { hasRoomAt, isTopicRoom, memberOfRoom, memberRoom, NAMESPACE } from "./naming.ts";
 import { publishCommands, type PublishAnswer, type PublishCommands } from "./publish-command.ts";
-import { valuesOf } from "./one-or-set.ts";
+import { isSet, valuesOf } from "./one-or-set.ts";
 import type { RoomTable } from "./room-table.ts";
 import { batchWritesPerTick } from "./tick-writes.ts";
 
@@ -104,7 +104,7 @@ export function createAdapter(
   publisher: Redis,
   subscriber: GuardedSubscriber,
   channelPrefix: string,
-  rooms: RoomTable,
+  rooms: RoomTable<MemberSocket>,
   broadcastsByTopicRoom: Map<string, number>,
 ): ShardedAdapter {
   const adapter = createShardedAdapter(publisher, subscriber, { channelPrefix, subscriptionMode: "dynamic" })(namespace) as unknown as ShardedAdapter;
@@ -128,7 +128,7 @@ export function createAdapter(
  * the wire. Its room map stays empty, so its own walk and a remote `fetchSockets`/`addSockets`/
  * `socketRooms` would see no socket here: this lib uses none of them.
  */
-function keepRoomsHere(adapter: ShardedAdapter, subscriber: GuardedSubscriber, rooms: RoomTable): void {
+function keepRoomsHere(adapter: ShardedAdapter, subscriber: GuardedSubscriber, rooms: RoomTable<MemberSocket>): void {
   adapter.removeAllListeners("create-room");
   adapter.removeAllListeners("delete-room");
   const roomOffset = Buffer.byteLength(adapter.channel);
@@ -138,20 +138,22 @@ function keepRoomsHere(adapter: ShardedAdapter, subscriber: GuardedSubscriber, r
   adapter.computeExceptSids = (exceptRooms) => {
     const ids = new Set<string>();
     for (const room of exceptRooms) {
-      for (const id of valuesOf(memberOfRoom(room) ?? rooms.membersOf(room))) ids.add(id);
+      const member = memberOfRoom(room);
+      if (member !== undefined) ids.add(member);
+      else for (const socket of valuesOf(rooms.membersOf(room))) ids.add(socket.id);
     }
     return ids;
   };
 }
 
 /** Also subscribes the room's channel when it is the room's first member here. */
-export function joinRoom(adapter: ShardedAdapter, subscriber: GuardedSubscriber, rooms: RoomTable, socket: MemberSocket, room: string): void {
-  if (socket.enter(room) && rooms.add(room, socket.id)) void subscriber.ssubscribe(adapter.dynamicChannel(room));
+export function joinRoom(adapter: ShardedAdapter, subscriber: GuardedSubscriber, rooms: RoomTable<MemberSocket>, socket: MemberSocket, room: string): void {
+  if (socket.enter(room) && rooms.add(room, socket)) void subscriber.ssubscribe(adapter.dynamicChannel(room));
 }
 
 /** True when the room's last member here left (its channel is unsubscribed then). */
-export function leaveRoom(adapter: ShardedAdapter, subscriber: GuardedSubscriber, rooms: RoomTable, socket: MemberSocket, room: string): boolean {
-  if (!socket.leave(room) || !rooms.delete(room, socket.id)) return false;
+export function leaveRoom(adapter: ShardedAdapter, subscriber: GuardedSubscriber, rooms: RoomTable<MemberSocket>, socket: MemberSocket, room: string): boolean {
+  if (!socket.leave(room) || !rooms.delete(room, socket)) return false;
   void subscriber.sunsubscribe(adapter.dynamicChannel(room));
   return true;
 }
@@ -166,27 +168,35 @@ export function memberChannel(adapter: ShardedAdapter, memberId: string): string
  * asks the adapter for nothing else), so it is also where a topic room's broadcasts are counted:
  * once per broadcast, whichever node it came from. Every broadcast of this lib names one room:
  * no Set of visited ids is made for it, as the in-memory walk makes to skip members met in
- * several rooms (the same visits, in join order).
+ * several rooms (the same visits, in join order). A topic room holds its members themselves; a
+ * member room names its member, found by id.
  */
-function walkRoomsDirectly(adapter: ShardedAdapter, namespace: AdapterNamespace, rooms: RoomTable, broadcastsByTopicRoom: Map<string, number>): void {
+function walkRoomsDirectly(adapter: ShardedAdapter, namespace: AdapterNamespace, rooms: RoomTable<MemberSocket>, broadcastsByTopicRoom: Map<string, number>): void {
   adapter.apply = (options, visit) => {
     const except = options.except.size === 0 ? undefined : adapter.computeExceptSids(options.except);
     const visited = options.rooms.size > 1 ? new Set<string>() : undefined;
     for (const room of options.rooms) {
-      const members = rooms.membersOf(room) ?? memberOfRoom(room);
-      if (members === undefined) continue;
+      const members = rooms.membersOf(room);
+      if (members === undefined) {
+        const id = memberOfRoom(room);
+        const socket = id === undefined ? undefined : namespace.sockets.get(id);
+        if (socket !== undefined) visitMember(socket, except, visited, visit);
+        continue;
+      }
       if (isTopicRoom(room)) broadcastsByTopicRoom.set(room, (broadcastsByTopicRoom.get(room) ?? 0) + 1);
-      if (typeof members === "string") visitMember(namespace, members, except, visited, visit);
-      else for (const id of members) visitMember(namespace, id, except, visited, visit);
+      if (!isSet(members)) visitMember(members, except, visited, visit);
+      else for (const socket of members) visitMember(socket, except, visited, visit);
     }
   };
 }
 
-function visitMember(namespace: AdapterNamespace, id: string, except: Set<string> | undefined, visited: Set<string> | undefined, visit: (socket: MemberSocket) => void): void {
-  if (except?.has(id) || visited?.has(id)) return;
-  visited?.add(id);
-  const socket = namespace.sockets.get(id);
-  if (socket !== undefined) visit(socket);
+function visitMember(socket: MemberSocket, except: Set<string> | undefined, visited: Set<string> | undefined, visit: (socket: MemberSocket) => void): void {
+  if (except !== undefined || visited !== undefined) {
+    const { id } = socket;
+    if (except?.has(id) || visited?.has(id)) return;
+    visited?.add(id);
+  }
+  visit(socket);
 }
 
 /**
@@ -218,7 +228,7 @@ function roomOptions(room: string, exceptRoom: string | undefined): RoomOptions 
  * stall behind) Redis; the in-memory broadcast underneath it does not. Nothing is encoded for a
  * room without members here (the bridge has none at all).
  */
-export function deliverLocally(adapter: ShardedAdapter, rooms: RoomTable, packet: AdapterPacket, room: string, exceptRoom: string | undefined): void {
+export function deliverLocally(adapter: ShardedAdapter, rooms: RoomTable<MemberSocket>, packet: AdapterPacket, room: string, exceptRoom: string | undefined): void {
   if (!rooms.has(room)) return;
   InMemoryAdapter.prototype.broadcast.call(adapter as unknown as InMemoryAdapter, packet, roomOptions(room, exceptRoom));
 }
@@ -273,7 +283,7 @@ export function publishCommandsFor(adapter: ShardedAdapter, publisher: Redis): P
 }
 
 /** The channels subscribed right now (for re-subscribing after an outage). */
-export function subscribedChannels(adapter: ShardedAdapter, rooms: RoomTable, memberIds: Iterable<string>): string[] {
+export function subscribedChannels(adapter: ShardedAdapter, rooms: RoomTable<MemberSocket>, memberIds: Iterable<string>): string[] {
   const channels = [adapter.channel, adapter.responseChannel];
   for (const room of rooms.names()) channels.push(adapter.dynamicChannel(room));
   for (const memberId of memberIds) channels.push(memberChannel(adapter, memberId));

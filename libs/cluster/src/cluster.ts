@@ -50,7 +50,7 @@ class ClusterNode implements Cluster {
   private readonly adapter: ShardedAdapter;
   private readonly publishCommands: PublishCommands | undefined;
   private readonly registry: NodeRegistry;
-  private readonly rooms = new RoomTable();
+  private readonly rooms = new RoomTable<MemberSocket>();
   /** Broadcasts received per topic room while it has members here (see createAdapter). */
   private readonly broadcastsByTopicRoom = new Map<string, number>();
   /** One error log per outage; every failure still counts. */

@@ -110,7 +110,7 @@ export class DeliveryEncoder {
  */
 export class MemberSocket {
   readonly client = this;
-  private topicRooms: OneOrSet | undefined;
+  private topicRooms: OneOrSet<string> | undefined;
 
   constructor(readonly member: Member) {}
 

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { countOf, valuesOf, withoutValue, withValue, type OneOrSet } from "../src/one-or-set.ts";
+import { countOf, isSet, valuesOf, withoutValue, withValue, type OneOrSet } from "../src/one-or-set.ts";
 
 describe("OneOrSet", () => {
   it("holds one value as itself, more as a Set in insertion order, and refuses a value it holds", () => {
-    let values: OneOrSet | undefined = withValue(undefined, "a");
+    let values: OneOrSet<string> | undefined = withValue(undefined, "a");
     assert.equal(values, "a");
     assert.equal(withValue(values, "a"), undefined);
     values = withValue(values, "b")!;
@@ -25,5 +25,19 @@ describe("OneOrSet", () => {
     assert.equal(withoutValue(values, "b"), undefined);
     assert.equal(countOf(undefined), 0);
     assert.deepEqual(valuesOf(undefined), []);
+  });
+
+  it("holds objects by identity: one as itself, an equal-looking other as a second value", () => {
+    const first = { id: "a" };
+    const twin = { id: "a" };
+    let values: OneOrSet<{ id: string }> | undefined = withValue(undefined, first);
+    assert.equal(values, first);
+    assert.equal(isSet(values!), false);
+    values = withValue(values, twin)!;
+    assert.ok(isSet(values));
+    assert.deepEqual(valuesOf(values), [first, twin]);
+    assert.equal(withoutValue(values, { id: "a" }), false);
+    assert.equal(withoutValue(values, first), values);
+    assert.equal(withoutValue(values, twin), undefined);
   });
 });

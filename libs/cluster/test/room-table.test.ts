@@ -3,13 +3,13 @@ import { describe, it } from "node:test";
 import { valuesOf } from "../src/one-or-set.ts";
 import { RoomTable } from "../src/room-table.ts";
 
-const idsOf = (table: RoomTable, room: string) => valuesOf(table.membersOf(room));
+const idsOf = (table: RoomTable<string>, room: string) => valuesOf(table.membersOf(room));
 
 describe("RoomTable", () => {
-  it("keeps a room's members in join order, from one id to a Set and back to no room", () => {
-    const table = new RoomTable();
+  it("keeps a room's members in join order, from one member to a Set and back to no room", () => {
+    const table = new RoomTable<string>();
     assert.equal(table.add("t:a", "m1"), true, "a new room");
-    assert.equal(table.membersOf("t:a"), "m1", "one member is its id, no Set");
+    assert.equal(table.membersOf("t:a"), "m1", "one member is itself, no Set");
     assert.equal(table.add("t:a", "m2"), false);
     assert.equal(table.add("t:a", "m3"), false);
     assert.deepEqual(idsOf(table, "t:a"), ["m1", "m2", "m3"]);
@@ -25,7 +25,7 @@ describe("RoomTable", () => {
   });
 
   it("deletes a one-member room only for its member and counts every room", () => {
-    const table = new RoomTable();
+    const table = new RoomTable<string>();
     table.add("t:a", "m1");
     table.add("t:b", "m1");
     table.add("t:b", "m2");
