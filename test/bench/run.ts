@@ -145,6 +145,16 @@ interface Servers {
   stop(): Promise<void>;
 }
 
+/** A /proc reading summed over the target's server processes still running. */
+function sumOverServers(servers: Servers, read: (pid: number) => number): number {
+  return servers.pids().reduce((total, pid) => total + read(pid), 0);
+}
+
+/** No message lost, repeated, misrouted or left over from an earlier publish. */
+function deliveredCleanly(result: PublishResult): boolean {
+  return result.lost === 0 && result.duplicates === 0 && result.wrongTopic === 0 && result.stale === 0;
+}
+
 /** Spawns one server into `children` at once (so a failed start still cleans it up); resolves once it listens. */
 function spawnServer(children: ChildProcess[], args: string[], env: Record<string, string>, port: number, profiled = false): Promise<ChildProcess> {
   const profiling = profiled ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [];
@@ -353,7 +363,7 @@ async function runOne(scenario: Scenario, target: Target, round: number, redis: 
     gen = loadgen();
     servers ??= await startTarget(target, redis);
     await gen.ready;
-    const rssBefore = servers.pids().reduce((sum, pid) => sum + rssKiB(pid), 0);
+    const rssBefore = sumOverServers(servers, rssKiB);
     const connected = (await gen.ask(
       {
         type: "connect",
@@ -370,15 +380,15 @@ async function runOne(scenario: Scenario, target: Target, round: number, redis: 
       180_000,
     )) as Extract<Reply, { type: "connected" }>;
     const loadgenCpuBefore = cpuSeconds(gen.child.pid!);
-    const serverCpuBefore = servers.pids().reduce((total, pid) => total + cpuSeconds(pid), 0);
+    const serverCpuBefore = sumOverServers(servers, cpuSeconds);
     const redisCpuBefore = cpuSeconds(redisPid);
     const joinStarted = performance.now();
     const { perNode } = (await gen.ask({ type: "join", timeoutMs: JOIN_TIMEOUT_MS }, "joined", NODES * JOIN_TIMEOUT_MS + 10_000)) as Extract<Reply, { type: "joined" }>;
     const loadgenJoinCpuShare = (cpuSeconds(gen.child.pid!) - loadgenCpuBefore) / ((performance.now() - joinStarted) / 1000);
-    const serverJoinCpu = servers.pids().reduce((total, pid) => total + cpuSeconds(pid), 0) - serverCpuBefore;
+    const serverJoinCpu = sumOverServers(servers, cpuSeconds) - serverCpuBefore;
     const redisJoinCpu = cpuSeconds(redisPid) - redisCpuBefore;
     await new Promise((resolve) => setTimeout(resolve, RSS_SETTLE_MS));
-    const rssAfter = servers.pids().reduce((sum, pid) => sum + rssKiB(pid), 0);
+    const rssAfter = sumOverServers(servers, rssKiB);
     const sum = (field: "sent" | "ok" | "refused" | "lost") => perNode.reduce((total, node) => total + node[field], 0);
     const joins = { sent: sum("sent"), ok: sum("ok"), refused: sum("refused"), lost: sum("lost"), perNode };
     const result: RunResult = {
@@ -410,18 +420,18 @@ async function runOne(scenario: Scenario, target: Target, round: number, redis: 
         ? 0
         : Math.min(Math.max(Math.ceil(scenario.rate * WARMUP_SECONDS), WARMUP_MESSAGES), scenario.rate * MAX_WARMUP_SECONDS, scenario.messages);
       if (warmupMessages > 0) {
-        const warmupCpuBefore = servers.pids().reduce((total, pid) => total + cpuSeconds(pid), 0);
+        const warmupCpuBefore = sumOverServers(servers, cpuSeconds);
         const { result: warmup } = (await gen.ask({ ...publishCommand, firstId: 0, messages: warmupMessages, graceMs: 0 }, "result", 300_000)) as Extract<Reply, { type: "result" }>;
-        const warmupCpu = servers.pids().reduce((total, pid) => total + cpuSeconds(pid), 0) - warmupCpuBefore;
+        const warmupCpu = sumOverServers(servers, cpuSeconds) - warmupCpuBefore;
         result.warmup = {
           messages: warmupMessages,
           expected: warmup.expected,
           lost: warmup.lost,
           duplicates: warmup.duplicates,
           wrongTopic: warmup.wrongTopic,
-          serverCpuMicrosPerDelivery: (warmupCpu / Math.max(1, warmup.expected - warmup.lost)) * 1e6,
+          serverCpuMicrosPerDelivery: (warmupCpu / Math.max(1, warmup.delivered)) * 1e6,
         };
-        result.clean = result.clean && warmup.lost === 0 && warmup.duplicates === 0 && warmup.wrongTopic === 0;
+        result.clean = result.clean && deliveredCleanly(warmup);
       }
       const cpuBefore = new Map(servers.pids().map((pid) => [pid, cpuSeconds(pid)]));
       const redisBefore = cpuSeconds(redisPid);
@@ -443,7 +453,7 @@ async function runOne(scenario: Scenario, target: Target, round: number, redis: 
       result.serverCpuMicrosPerDelivery = (cpuUsed / Math.max(1, reply.result.delivered)) * 1e6;
       result.wakesPerMessage = servers.pids().map((pid) => (mainThreadWakes(pid) - (wakesBefore.get(pid) ?? 0)) / Math.max(1, scenario.messages));
       result.redisCpuSeconds = cpuSeconds(redisPid) - redisBefore;
-      result.clean = result.clean && reply.result.lost === 0 && reply.result.duplicates === 0 && reply.result.wrongTopic === 0 && reply.result.stale === 0;
+      result.clean = result.clean && deliveredCleanly(reply.result);
     }
     const machineEnd = machineCpu();
     const busy = machineEnd.busy - machineStart.busy;

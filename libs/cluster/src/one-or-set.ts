@@ -34,4 +34,3 @@ export function countOf<T>(values: OneOrSet<T> | undefined): number {
   if (values === undefined) return 0;
   return isSet(values) ? values.size : 1;
 }
-
